@@ -1,0 +1,72 @@
+"""The app factory: one aiohttp application with every domain's routes, resources and middlewares."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+
+import callcenter.routes
+import dispatch.routes
+import realtime.routes
+from taxicrm import health
+from taxicrm.auth import allowed_roles
+from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS
+from taxicrm.metrics import metrics_token_authenticator, metrics_view
+from taxicrm.middleware import auth_middleware, error_middleware, metrics_middleware
+from taxicrm.settings import Settings
+
+# Each domain contributes its routes, resources and authenticators through one `setup(app)`.
+DOMAINS: tuple[Callable[[web.Application], None], ...] = (
+    callcenter.routes.setup,
+    dispatch.routes.setup,
+    realtime.routes.setup,
+)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the application; `settings` must name a database and a Redis (embedded or not)."""
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError("create_app needs settings with database_url and redis_url resolved")
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        client_max_size=settings.max_body_kb * 1024,
+    )
+    app[SETTINGS] = settings
+    app[AUTHENTICATORS] = [metrics_token_authenticator(settings.metrics_token)]
+    app.cleanup_ctx.append(_postgres)
+    app.cleanup_ctx.append(_redis)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", metrics_view)
+    for setup in DOMAINS:
+        setup(app)
+    _refuse_undeclared_routes(app)
+    return app
+
+
+async def _postgres(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_size) as pool:
+        app[DB] = pool
+        yield
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    client = aioredis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    app[REDIS] = client
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+def _refuse_undeclared_routes(app: web.Application) -> None:
+    """Fail at start if a route says nothing about who may call it: safe by default, caught early."""
+    for route in app.router.routes():
+        if isinstance(route.resource, web.StaticResource):
+            continue
+        if allowed_roles(route.handler) is None:
+            raise RuntimeError(f"route {route.method} {route.resource.canonical} declares no roles")

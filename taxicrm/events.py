@@ -1,0 +1,49 @@
+"""The event shape every domain publishes on the bus, and the publisher protocol they depend on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+# Audiences name who may receive an event over a websocket.
+OPERATORS = "operators"
+SUPERVISORS = "supervisors"
+
+
+def operator_audience(user_id: int) -> str:
+    """Return the audience of one operator (or any staff member) by user id."""
+    return f"operator:{user_id}"
+
+
+def driver_audience(driver_id: int) -> str:
+    """Return the audience of one driver."""
+    return f"driver:{driver_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened: a topic (`ride.assigned`), its audiences and a JSON-safe payload."""
+
+    topic: str
+    audiences: tuple[str, ...]
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    """An event as stored on the bus, with its stream id (`<ms>-<seq>`, ordered)."""
+
+    id: str
+    topic: str
+    audiences: tuple[str, ...]
+    data: Mapping[str, Any]
+
+
+class Publisher(Protocol):
+    """Anything that can publish an event; domains depend on this, not on Redis."""
+
+    async def publish(self, event: Event) -> str:
+        """Publish the event to every instance and return its stream id."""
+        ...

@@ -1,0 +1,172 @@
+"""Settings from environment variables, parsed and validated once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting has a value the service cannot use; the message names the setting."""
+
+
+def _port(raw: str) -> int:
+    value = _whole(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError(f"must be a port number from 1 to 65535, got {raw!r}")
+    return value
+
+
+def _whole(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {raw!r}") from None
+
+
+def _positive(raw: str) -> int:
+    value = _whole(raw)
+    if value < 1:
+        raise ValueError(f"must be a whole number of at least 1, got {raw!r}")
+    return value
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"must be true or false, got {raw!r}")
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.strip().lower() not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
+        return raw.strip().lower()
+
+    return parse
+
+
+def _url(*schemes: str) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        if not raw.strip():
+            return None
+        parts = urlsplit(raw.strip())
+        if parts.scheme not in schemes:
+            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return raw.strip()
+
+    return parse
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw or None
+
+
+def _password(raw: str) -> str | None:
+    if raw and len(raw) < 10:
+        raise ValueError("must be at least 10 characters long")
+    return raw or None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default, parser and meaning."""
+
+    env: str
+    field: str
+    default: str
+    parse: Callable[[str], Any]
+    meaning: str
+
+
+# The single list of settings: parsing, validation and the README table all come from it.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "database_url", "", _url("postgresql", "postgres"),
+            "PostgreSQL URL. Unset: start an embedded PostgreSQL in TAXICRM_DATA."),
+    Setting("REDIS_URL", "redis_url", "", _url("redis", "rediss", "unix"),
+            "Redis URL. Unset: start an embedded Redis in TAXICRM_DATA."),
+    Setting("TAXICRM_DATA", "data_dir", "~/.local/share/taxicrm", lambda raw: Path(raw).expanduser(),
+            "Folder for the embedded PostgreSQL and Redis data (used only when their URLs are unset)."),
+    Setting("TAXICRM_HOST", "host", "127.0.0.1", str, "Address `taxicrm serve` listens on."),
+    Setting("TAXICRM_PORT", "port", "8080", _port, "Port `taxicrm serve` listens on."),
+    Setting("TAXICRM_ADMIN_PASSWORD", "admin_password", "", _password,
+            "If set and no admin exists yet, the first start creates user `admin` with this password."),
+    Setting("TAXICRM_LOG_LEVEL", "log_level", "info", _choice("debug", "info", "warning", "error"),
+            "Log level."),
+    Setting("TAXICRM_LOG_FORMAT", "log_format", "text", _choice("text", "json"),
+            "Log and access-log format: human-readable text or one JSON object per line."),
+    Setting("TAXICRM_ACCESS_LOG", "access_log", "true", _flag, "Log every HTTP request."),
+    Setting("TAXICRM_DB_POOL_SIZE", "db_pool_size", "10", _positive,
+            "Most PostgreSQL connections one instance opens."),
+    Setting("TAXICRM_MAX_BODY_KB", "max_body_kb", "1024", _positive,
+            "Largest request body accepted, in KiB; larger ones get 413."),
+    Setting("TAXICRM_SESSION_HOURS", "session_hours", "12", _positive,
+            "How long a console login lasts without activity, in hours."),
+    Setting("TAXICRM_COOKIE_SECURE", "cookie_secure", "false", _flag,
+            "Mark the session cookie Secure (set true behind HTTPS)."),
+    Setting("TAXICRM_LOGIN_MAX_FAILURES", "login_max_failures", "5", _positive,
+            "Failed logins allowed per user and per address within the window before refusing."),
+    Setting("TAXICRM_LOGIN_WINDOW_SECONDS", "login_window_seconds", "300", _positive,
+            "The login rate-limit window, in seconds."),
+    Setting("TAXICRM_METRICS_TOKEN", "metrics_token", "", _optional_text,
+            "Bearer token a Prometheus scraper may use for /metrics (admins may always read it)."),
+    Setting("TAXICRM_WS_HEARTBEAT_SECONDS", "ws_heartbeat_seconds", "20", _positive,
+            "Websocket ping interval; a client that misses a pong is disconnected."),
+    Setting("TAXICRM_WS_QUEUE_SIZE", "ws_queue_size", "256", _positive,
+            "Events buffered per websocket client; a client further behind is cut off with a resync."),
+    Setting("TAXICRM_EVENT_RETENTION", "event_retention", "100000", _positive,
+            "Events kept in the Redis stream for reconnecting clients to resume from."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; build it with `load_settings`."""
+
+    database_url: str | None
+    redis_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    admin_password: str | None
+    log_level: str
+    log_format: str
+    access_log: bool
+    db_pool_size: int
+    max_body_kb: int
+    session_hours: int
+    cookie_secure: bool
+    login_max_failures: int
+    login_window_seconds: int
+    metrics_token: str | None
+    ws_heartbeat_seconds: int
+    ws_queue_size: int
+    event_retention: int
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from `environ` (default: the process environment) or raise SettingsError."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env, setting.default)
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as err:
+            raise SettingsError(f"{setting.env}: {err}") from None
+    return Settings(**values)
+
+
+def settings_table() -> str:
+    """Return the settings as a Markdown table, for the README and `taxicrm settings`."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{s.env}` | {f'`{s.default}`' if s.default else '(unset)'} | {s.meaning} |" for s in SETTINGS]
+    return "\n".join(rows)
+
