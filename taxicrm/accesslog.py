@@ -17,6 +17,7 @@ class JsonFormatter(logging.Formatter):
     """Format log records as JSON lines for log shippers."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """Render one record as a JSON object."""
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
@@ -45,6 +46,7 @@ class AccessLogger(AbstractAccessLogger):
     """One line per request: method, path, status, duration, size and who asked."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        """Write the access-log line for one request."""
         principal = request.get(PRINCIPAL) if isinstance(request, web.Request) else None
         fields = {
             "remote": request.remote,

@@ -37,13 +37,15 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
+        """Tell whether this is an operator, supervisor or admin."""
         return self.role in STAFF_ROLES
 
 
 class Authenticator(Protocol):
     """Finds the principal behind a request (cookie, bearer token...), or returns None."""
 
-    async def __call__(self, request: web.Request) -> Principal | None: ...
+    async def __call__(self, request: web.Request) -> Principal | None:
+        """Return the caller, or None if this authenticator does not recognise them."""
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[web.StreamResponse]])

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-
 # Audiences name who may receive an event over a websocket.
 OPERATORS = "operators"
 SUPERVISORS = "supervisors"

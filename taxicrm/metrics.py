@@ -26,6 +26,7 @@ class HttpMetrics:
         )
 
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
+        """Count one request and its duration."""
         # Label by route template (/api/rides/{id}), never the raw path: ids would explode the series.
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"

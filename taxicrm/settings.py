@@ -167,6 +167,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def settings_table() -> str:
     """Return the settings as a Markdown table, for the README and `taxicrm settings`."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{s.env}` | {f'`{s.default}`' if s.default else '(unset)'} | {s.meaning} |" for s in SETTINGS]
+    for s in SETTINGS:
+        rows.append(f"| `{s.env}` | {f'`{s.default}`' if s.default else '(unset)'} | {s.meaning} |")
     return "\n".join(rows)
 
