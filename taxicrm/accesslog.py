@@ -40,6 +40,8 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # pgserver narrates every pg_ctl call at INFO; only its problems matter to an operator.
+    logging.getLogger("pgserver").setLevel(max(logging.WARNING, root.level))
 
 
 class AccessLogger(AbstractAccessLogger):

@@ -136,8 +136,7 @@ async def _serve(settings: Settings, started: float) -> None:
     database_url, redis_url = settings.database_url or "", settings.redis_url or ""  # Set by servers().
     await check_postgres(database_url)
     await check_redis(redis_url)
-    for name in await migrate(database_url):
-        log.info("applied migration %s", name)
+    await migrate(database_url)
     await ensure_first_admin(database_url, settings.admin_password)
     runner = web.AppRunner(create_app(settings), handle_signals=False,
                            access_log_class=AccessLogger,

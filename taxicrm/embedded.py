@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,10 @@ class EmbeddedServers:
 
     def start_postgres(self) -> str:
         """Start (or join) the embedded PostgreSQL and return a URL of the taxicrm database."""
-        import pgserver  # Imported here: it is heavy, and unused when DATABASE_URL is set.
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
+            warnings.simplefilter("ignore")
+            import pgserver  # Imported here: it is heavy, and unused when DATABASE_URL is set.
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:

@@ -21,8 +21,9 @@ async def count(redis: aioredis.Redis, keys: list[str], window_seconds: int) -> 
     """Add one to each key's count; a key's window starts at its first count."""
     async with redis.pipeline(transaction=True) as pipe:
         for key in keys:
+            # SET NX starts the window only on the first count; INCR keeps the expiry it set.
+            pipe.set(key, 0, ex=window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, window_seconds, nx=True)
         await pipe.execute()
 
 
