@@ -12,6 +12,7 @@ from callcenter import service
 from callcenter.model import StaffUser
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow, bearer_token, public
 from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, REDIS, SETTINGS
+from taxicrm.remote import client_address
 from taxicrm.validation import json_object, optional, required
 
 SESSION_COOKIE = "taxicrm_session"
@@ -63,7 +64,7 @@ async def login(request: web.Request) -> web.Response:
         password=required(body, "password", str, max_length=1000),
         now=datetime.now(UTC), ttl=_session_ttl(request.app),
         max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
-        user_agent=request.headers.get("User-Agent", "")[:300] or None, remote_addr=request.remote,
+        user_agent=request.headers.get("User-Agent", "")[:300] or None, remote_addr=client_address(request),
     )
     response = web.json_response({"user": user_json(session.user), "token": session.token,
                                   "expires_at": session.expires_at.isoformat()})

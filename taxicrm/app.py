@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
-import realtime.routes
 import redis.asyncio as aioredis
 from aiohttp import web
 
 import callcenter.routes
 import dispatch.routes
+import realtime.routes
 from taxicrm import health
 from taxicrm.auth import allowed_roles
 from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS

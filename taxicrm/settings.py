@@ -111,6 +111,8 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a console login lasts without activity, in hours."),
     Setting("TAXICRM_COOKIE_SECURE", "cookie_secure", "false", _flag,
             "Mark the session cookie Secure (set true behind HTTPS)."),
+    Setting("TAXICRM_BEHIND_PROXY", "behind_proxy", "false", _flag,
+            "Trust the last X-Forwarded-For entry as the caller's address (set true behind a load balancer)."),
     Setting("TAXICRM_LOGIN_MAX_FAILURES", "login_max_failures", "5", _positive,
             "Failed logins allowed per user and per address within the window before refusing."),
     Setting("TAXICRM_LOGIN_WINDOW_SECONDS", "login_window_seconds", "300", _positive,
@@ -143,6 +145,7 @@ class Settings:
     max_body_kb: int
     session_hours: int
     cookie_secure: bool
+    behind_proxy: bool
     login_max_failures: int
     login_window_seconds: int
     metrics_token: str | None

@@ -24,7 +24,7 @@ def test_pending_skips_applied_ones():
 
 def test_an_edited_applied_migration_is_refused():
     edited = Migration(1, "0001_a.sql", "SELECT 'changed';")
-    with pytest.raises(MigrationError, match="0001_a.sql was edited after it was applied"):
+    with pytest.raises(MigrationError, match=r"0001_a\.sql was edited after it was applied"):
         pending([edited], {1: ("0001_a.sql", Migration(1, "0001_a.sql", "SELECT 1;").checksum)})
 
 

@@ -1,0 +1,89 @@
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.support import ROOT
+
+
+def taxicrm(*args, env=None, stdin=""):
+    full_env = {**os.environ, "TAXICRM_LOG_LEVEL": "warning", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "taxicrm", *args], input=stdin, capture_output=True,
+                          text=True, env=full_env, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["create-user"], ["settings"]])
+def test_every_command_has_help(command):
+    result = taxicrm(*command, "--help")
+    assert result.returncode == 0 and "usage: taxicrm" in result.stdout
+
+
+def assert_one_line_error(result, *words):
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("taxicrm: ") and all(word in lines[0] for word in words), lines[0]
+
+
+def test_a_bad_setting_stops_the_start_with_one_line():
+    assert_one_line_error(taxicrm("serve", env={"TAXICRM_PORT": "eighty"}), "TAXICRM_PORT", "whole number")
+
+
+def test_an_unreachable_database_is_named():
+    result = taxicrm("serve", env={"DATABASE_URL": "postgresql://postgres:secret@127.0.0.1:1/none",
+                                   "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert_one_line_error(result, "DATABASE_URL", "cannot connect", "127.0.0.1")
+    assert "secret" not in result.stderr
+
+
+def test_an_unreachable_redis_is_named(database_url):
+    result = taxicrm("serve", env={"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert_one_line_error(result, "REDIS_URL", "cannot connect")
+
+
+def test_a_port_in_use_is_named(database_url, redis_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = taxicrm("serve", "--port", str(port), env={"DATABASE_URL": database_url, "REDIS_URL": redis_url})
+    assert_one_line_error(result, "TAXICRM_PORT", str(port))
+
+
+def test_migrate_reports_what_it_applied(database_url):
+    result = taxicrm("migrate", env={"DATABASE_URL": database_url})
+    assert result.returncode == 0 and "applied 0 migration(s)" in result.stdout
+
+
+def test_create_user_reads_the_password_from_stdin(database_url, db):
+    env = {"DATABASE_URL": database_url}
+    created = taxicrm("create-user", "--username", "Sara", "--role", "supervisor", "--password-stdin",
+                      env=env, stdin=PASSWORD + "\n")
+    assert created.returncode == 0 and "created supervisor 'sara'" in created.stdout
+    again = taxicrm("create-user", "--username", "sara", "--role", "operator", "--password-stdin",
+                    env=env, stdin=PASSWORD + "\n")
+    assert_one_line_error(again, "already taken")
+    weak = taxicrm("create-user", "--username", "omid", "--role", "operator", "--password-stdin",
+                   env=env, stdin="short\n")
+    assert_one_line_error(weak, "10 to 1000 characters")
+    no_tty = taxicrm("create-user", "--username", "omid", "--role", "operator", env=env)
+    assert_one_line_error(no_tty, "--password-stdin")
+
+
+async def test_a_first_start_without_an_admin_says_how_to_make_one(start_service):
+    service = start_service()
+    assert "taxicrm create-user --username admin --role admin" in service.log()
+    assert service.stop(signal.SIGTERM) == 0
+
+
+async def test_a_first_start_with_an_admin_password_creates_the_admin(start_service, db):
+    service = start_service(TAXICRM_ADMIN_PASSWORD="first admin pw")
+    assert await db.fetchval("SELECT role FROM staff_users WHERE username = 'admin'") == "admin"
+    service.stop()
+    start_service(TAXICRM_ADMIN_PASSWORD="first admin pw")  # A restart must not try to create it again.
+    assert await db.fetchval("SELECT count(*) FROM staff_users") == 1
