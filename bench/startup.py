@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support import ServiceProcess  # noqa: E402
+from tests.support import ServiceProcess
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 

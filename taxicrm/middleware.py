@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import asyncpg
+import redis.exceptions
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -14,6 +16,10 @@ from taxicrm.keys import AUTHENTICATORS, PRINCIPAL
 from taxicrm.metrics import METRICS
 
 log = logging.getLogger("taxicrm.web")
+
+# Losing PostgreSQL or Redis mid-request is an outage, not a bug: answer 503 so clients retry.
+UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, redis.exceptions.ConnectionError,
+               redis.exceptions.TimeoutError)
 
 # Stable codes for the errors aiohttp itself raises (unknown route, wrong method, body too large...).
 HTTP_ERROR_CODES = {
@@ -64,6 +70,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in err.headers:
             response.headers["Allow"] = err.headers["Allow"]
         return response
+    except UNAVAILABLE as err:
+        log.warning("backing service unreachable on %s %s: %r", request.method, request.path, err)
+        return error_response(503, "service_unavailable",
+                              "A server we depend on is unreachable; please try again shortly.")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")

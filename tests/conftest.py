@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -28,11 +30,14 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
+def embedded() -> Iterator[EmbeddedServers]:
     """Embedded servers, started only for what TEST_DATABASE_URL / TEST_REDIS_URL do not provide."""
-    servers = EmbeddedServers(tmp_path_factory.mktemp("embedded"))
+    # Not in pytest's tmp_path: a concurrent pytest run prunes old tmp folders, servers' data included.
+    folder = Path(tempfile.mkdtemp(prefix="taxicrm-test-"))
+    servers = EmbeddedServers(folder)
     yield servers
     servers.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

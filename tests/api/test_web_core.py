@@ -117,3 +117,11 @@ async def test_metrics_label_by_route_template_not_raw_path(client, staff_header
     await client.post("/api/drivers/98765/token", headers=headers)
     text = await (await client.get("/metrics", headers=headers)).text()
     assert 'route="/api/drivers/{driver_id}/token"' in text and "98765" not in text
+
+
+async def test_an_unreachable_redis_mid_request_is_a_503_not_a_crash(aiohttp_client, settings, make_staff):
+    user = await make_staff("operator")
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")))
+    response = await client.post("/api/auth/login", json={"username": user.username, "password": "whatever pw"})
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "service_unavailable"
