@@ -33,7 +33,8 @@ def _session_ttl(app: web.Application) -> timedelta:
 
 
 def _session_token(request: web.Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE) or bearer_token(request)
+    # An explicit Authorization header wins over a cookie the client may carry from another login.
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
 def user_json(user: StaffUser) -> dict[str, Any]:

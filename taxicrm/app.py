@@ -19,10 +19,11 @@ from taxicrm.middleware import auth_middleware, error_middleware, metrics_middle
 from taxicrm.settings import Settings
 
 # Each domain contributes its routes, resources and authenticators through one `setup(app)`.
+# Realtime comes first: its cleanup context sets PUBLISHER, which the others' start-up may use.
 DOMAINS: tuple[Callable[[web.Application], None], ...] = (
+    realtime.routes.setup,
     callcenter.routes.setup,
     dispatch.routes.setup,
-    realtime.routes.setup,
 )
 
 

@@ -144,6 +144,7 @@ def staff_headers(client: TestClient, make_staff: Callable[..., Awaitable[StaffU
         user = await make_staff(role)
         response = await client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
         assert response.status == 200, await response.text()
+        client.session.cookie_jar.clear()  # Each request names its user by the headers alone.
         return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
     return headers

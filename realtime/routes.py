@@ -1,0 +1,83 @@
+"""Realtime wiring: the bus and hub resources, the websocket routes, and floor broadcasts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from realtime import ws
+from realtime.broadcasts import MAX_MESSAGE_LENGTH, BroadcastAudience, broadcast_sent
+from realtime.bus import RedisEventBus
+from realtime.hub import Hub
+from realtime.keys import BUS, HUB
+from taxicrm.auth import Role, allow
+from taxicrm.errors import InvalidInput
+from taxicrm.keys import PRINCIPAL, PUBLISHER, REDIS, SETTINGS
+from taxicrm.validation import json_object, required
+
+log = logging.getLogger(__name__)
+
+
+def setup(app: web.Application) -> None:
+    """Add the event bus, the websocket hub and their routes to the app."""
+    app.cleanup_ctx.append(_bus_and_hub)
+    app.on_shutdown.append(_close_connections)
+    app.router.add_get("/ws", ws.staff_socket)
+    app.router.add_get("/ws/driver", ws.driver_socket)
+    app.router.add_post("/api/broadcasts", post_broadcast)
+
+
+@allow(Role.SUPERVISOR, Role.ADMIN)
+async def post_broadcast(request: web.Request) -> web.Response:
+    """Announce a message to every operator (or every supervisor) connected to any instance."""
+    body = await json_object(request)
+    message = required(body, "message", str, max_length=MAX_MESSAGE_LENGTH).strip()
+    if not message:
+        raise InvalidInput("'message' must not be empty.", code="empty_field")
+    raw_audience = required(body, "audience", str)
+    try:
+        audience = BroadcastAudience(raw_audience)
+    except ValueError:
+        choices = ", ".join(a.value for a in BroadcastAudience)
+        raise InvalidInput(f"'audience' must be one of: {choices}.", code="invalid_choice") from None
+    event = broadcast_sent(message, audience, request[PRINCIPAL], datetime.now(UTC))
+    stream_id = await request.app[PUBLISHER].publish(event)
+    return web.json_response({"id": stream_id}, status=202)
+
+
+async def _bus_and_hub(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    # The reader blocks on a connection of its own, with no socket timeout cutting its waits short.
+    reader_client = aioredis.from_url(settings.redis_url or "", decode_responses=True, socket_timeout=None)
+    bus = RedisEventBus(app[REDIS], retention=settings.event_retention, reader=reader_client)
+    hub = Hub(queue_size=settings.ws_queue_size)
+    unsubscribe = bus.subscribe(hub.deliver)
+    app[BUS] = app[PUBLISHER] = bus
+    app[HUB] = hub
+    reader = asyncio.create_task(bus.run(), name="realtime-bus-reader")
+    reader.add_done_callback(_report_reader_death)
+    try:
+        yield
+    finally:
+        # Websockets were closed earlier, on shutdown: handlers must return before cleanup can start.
+        reader.cancel()
+        await asyncio.wait({reader})
+        unsubscribe()
+        await reader_client.aclose()
+
+
+async def _close_connections(app: web.Application) -> None:
+    # Shutdown waits for every handler to return, so open websockets must be told to close first.
+    if HUB in app:
+        app[HUB].stop_all()
+
+
+def _report_reader_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the event bus reader stopped; this instance gets no live events",
+                  exc_info=task.exception())

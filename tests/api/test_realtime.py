@@ -1,0 +1,274 @@
+import asyncio
+import dataclasses
+import json
+import secrets
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+
+from realtime.bus import RedisEventBus
+from realtime.keys import BUS
+from taxicrm.app import create_app
+from taxicrm.events import OPERATORS, Event, PublishedEvent, driver_audience
+from tests.conftest import PASSWORD
+from tests.support import log_in
+
+HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> dict[str, Any]:
+    msg = await ws.receive(timeout=within)
+    assert msg.type is WSMsgType.TEXT, msg
+    return json.loads(msg.data)
+
+
+async def receive_close(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> int | None:
+    msg = await ws.receive(timeout=within)
+    assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED), msg
+    return ws.close_code
+
+
+async def broadcast(client: Any, headers: dict[str, str], message: str, audience: str = "operators") -> str:
+    response = await client.post("/api/broadcasts", json={"message": message, "audience": audience},
+                                 headers=headers)
+    assert response.status == 202, await response.text()
+    return (await response.json())["id"]
+
+
+@pytest.fixture
+def bus(redis_client) -> RedisEventBus:
+    """A publisher standing in for another instance: it shares nothing with the app but Redis."""
+    return RedisEventBus(redis_client, retention=1000)
+
+
+# One instance, in this process.
+
+async def test_staff_get_a_hello_then_the_broadcasts_meant_for_them(client, staff_headers):
+    operator, supervisor = await staff_headers("operator"), await staff_headers("supervisor")
+    async with client.ws_connect("/ws", headers=operator) as ws:
+        hello = await receive(ws)
+        assert hello["type"] == "hello" and hello["last_id"] == "0-0"
+        assert hello["principal"]["role"] == "operator"
+        await broadcast(client, supervisor, "Supervisors only", audience="supervisors")
+        sent = await broadcast(client, supervisor, "Heavy rain: quote 20% longer ETAs")
+        event = await receive(ws)
+    assert event == {"type": "event", "id": sent, "topic": "broadcast.sent", "data": event["data"]}
+    assert event["data"]["message"] == "Heavy rain: quote 20% longer ETAs"
+    assert event["data"]["audience"] == "operators" and event["data"]["sender"]["role"] == "supervisor"
+
+
+async def test_a_supervisor_hears_the_operators_broadcasts_and_their_own(client, staff_headers):
+    supervisor, admin = await staff_headers("supervisor"), await staff_headers("admin")
+    async with client.ws_connect("/ws", headers=supervisor) as ws:
+        await receive(ws)
+        ids = [await broadcast(client, admin, "floor"),
+               await broadcast(client, admin, "leads", audience="supervisors")]
+        assert [(await receive(ws))["id"] for _ in ids] == ids
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"audience": "operators"}, "missing_field"),
+    ({"message": "x" * 501, "audience": "operators"}, "too_long"),
+    ({"message": "   ", "audience": "operators"}, "empty_field"),
+    ({"message": "hi", "audience": "drivers"}, "invalid_choice"),
+    ({"message": 5, "audience": "operators"}, "wrong_type"),
+])
+async def test_broadcasts_refuse_bad_input(client, staff_headers, body, code):
+    response = await client.post("/api/broadcasts", json=body, headers=await staff_headers("supervisor"))
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == code
+
+
+async def test_operators_may_not_broadcast(client, staff_headers):
+    response = await client.post("/api/broadcasts", json={"message": "hi", "audience": "operators"},
+                                 headers=await staff_headers("operator"))
+    assert response.status == 403
+
+
+async def test_an_unauthenticated_websocket_is_refused_with_the_401_envelope(client):
+    for path in ("/ws", "/ws/driver"):
+        response = await client.get(path, headers=HANDSHAKE)
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "not_authenticated"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect(path)
+        assert refused.value.status == 401
+
+
+async def test_each_kind_of_user_has_only_its_own_socket(client, staff_headers, make_driver):
+    _, token = await make_driver()
+    for path, headers in (("/ws", {"Authorization": f"Bearer {token}"}),
+                          ("/ws/driver", await staff_headers("operator"))):
+        response = await client.get(path, headers={**HANDSHAKE, **headers})
+        assert response.status == 403
+        assert (await response.json())["error"]["code"] == "forbidden"
+
+
+async def test_a_plain_get_or_a_malformed_last_id_is_refused_before_the_upgrade(client, staff_headers):
+    headers = await staff_headers("operator")
+    plain = await client.get("/ws", headers=headers)
+    assert plain.status == 426 and (await plain.json())["error"]["code"] == "websocket_required"
+    bad = await client.get("/ws", params={"last_id": "yesterday"}, headers={**HANDSHAKE, **headers})
+    assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_last_id"
+
+
+async def test_a_driver_hears_and_replays_only_its_own_events(client, make_driver, bus):
+    driver, token = await make_driver()
+    theirs = Event("offer.made", (driver_audience(driver.id + 1),))
+    mine = Event("offer.made", (driver_audience(driver.id),))
+    # Mobile clients pass the token in the query string.
+    async with client.ws_connect("/ws/driver", params={"token": token}) as ws:
+        hello = await receive(ws)
+        assert hello["principal"] == {"role": "driver", "id": driver.id}
+        await bus.publish(theirs)
+        live = await bus.publish(mine)
+        assert (await receive(ws))["id"] == live
+    batch = await bus.publish_all([theirs, mine, theirs])
+    missed = [batch[1], await bus.publish(mine)]
+    async with client.ws_connect("/ws/driver", params={"last_id": live},
+                                 headers={"Authorization": f"Bearer {token}"}) as ws:
+        assert (await receive(ws))["last_id"] == live
+        assert [(await receive(ws))["id"] for _ in missed] == missed
+        # Nothing else was queued for this driver: the next message answers its ping.
+        await ws.send_json({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+
+
+async def test_a_client_whose_history_is_gone_is_told_to_resync_then_gets_live_events(client, staff_headers,
+                                                                                      bus):
+    tip = await bus.publish(Event("ride.created", (OPERATORS,)))
+    async with client.ws_connect("/ws", params={"last_id": "99999999999999-0"},
+                                 headers=await staff_headers("operator")) as ws:
+        assert (await receive(ws))["last_id"] == tip
+        assert await receive(ws) == {"type": "resync", "reason": "history_gone"}
+        live = await bus.publish(Event("ride.created", (OPERATORS,)))
+        assert (await receive(ws))["id"] == live
+
+
+async def test_client_messages_are_answered_and_never_break_the_connection(client, make_driver):
+    _, token = await make_driver()
+    async with client.ws_connect("/ws/driver", params={"token": token}) as ws:
+        await receive(ws)
+        for frame, code in (("{not json", "malformed_json"), ("[1]", "malformed_json"),
+                            ('{"type": ["x"]}', "unknown_type"), ('{"type": "accept"}', "unknown_type"),
+                            (b"\x00", "not_text")):
+            await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+            reply = await receive(ws)
+            assert reply["type"] == "error" and reply["code"] == code
+        await ws.send_json({"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+
+
+async def test_a_burst_longer_than_the_queue_does_not_cut_off_a_client_that_keeps_up(aiohttp_client, settings,
+                                                                                       staff_headers, bus):
+    client = await aiohttp_client(create_app(dataclasses.replace(settings, ws_queue_size=4)))
+    async with client.ws_connect("/ws", headers=await staff_headers("operator")) as ws:
+        await receive(ws)
+        ids = await bus.publish_all([Event("ride.created", (OPERATORS,), {"n": n}) for n in range(50)])
+        assert [(await receive(ws))["id"] for _ in ids] == ids
+
+
+async def test_a_slow_client_is_cut_off_with_a_resync_instead_of_growing_memory(aiohttp_client, settings,
+                                                                                 staff_headers, bus):
+    app = create_app(dataclasses.replace(settings, ws_queue_size=4))
+    client = await aiohttp_client(app)
+    async with client.ws_connect("/ws", headers=await staff_headers("operator"), compress=0) as ws:
+        await receive(ws)
+        dispatched: asyncio.Queue[PublishedEvent] = asyncio.Queue()
+        app[BUS].subscribe(dispatched.put_nowait)
+        # This client reads nothing while ~25 MB flow at it: the socket buffers fill, then its queue.
+        blob = secrets.token_hex(128 * 1024)
+        ids = [await bus.publish(Event("ride.created", (OPERATORS,), {"blob": blob})) for _ in range(100)]
+        while (await asyncio.wait_for(dispatched.get(), 10)).id != ids[-1]:
+            pass
+        received = []
+        while (message := await receive(ws, within=10))["type"] == "event":
+            received.append(message["id"])
+        assert message == {"type": "resync", "reason": "too_slow"}
+        assert received == ids[:len(received)] and len(received) < len(ids)
+        assert await receive_close(ws) == aiohttp.WSCloseCode.TRY_AGAIN_LATER
+
+
+async def test_shutting_down_closes_websockets_as_going_away(aiohttp_server, settings, staff_headers):
+    server = await aiohttp_server(create_app(settings))
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+        server.make_url("/ws"), headers=await staff_headers("operator"),
+    ) as ws:
+        await receive(ws)
+        closing = asyncio.create_task(server.close())
+        assert await receive_close(ws) == aiohttp.WSCloseCode.GOING_AWAY
+        await asyncio.wait_for(closing, 10)
+
+
+# Two real instances, as separate processes sharing PostgreSQL and Redis.
+
+@pytest.fixture
+def two_instances(start_service):
+    return start_service(), start_service()
+
+
+async def bearer(session: aiohttp.ClientSession, instance: Any, username: str) -> dict[str, str]:
+    token = await log_in(session, instance.url, username, PASSWORD)
+    session.cookie_jar.clear()  # Each request names its user by token; a shared cookie would override it.
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_broadcast_through_one_instance_reaches_a_client_of_another(two_instances, make_staff, bus):
+    a, b = two_instances
+    operator, supervisor = await make_staff("operator"), await make_staff("supervisor")
+    async with aiohttp.ClientSession() as session:
+        operator_auth = await bearer(session, b, operator.username)
+        supervisor_auth = await bearer(session, a, supervisor.username)
+        async with session.ws_connect(f"{b.url}/ws", headers=operator_auth) as ws:
+            assert (await receive(ws))["principal"] == {"role": "operator", "id": operator.id}
+            response = await session.post(f"{a.url}/api/broadcasts", headers=supervisor_auth,
+                                          json={"message": "Airport queue is long", "audience": "operators"})
+            assert response.status == 202
+            sent = (await response.json())["id"]
+            event = await receive(ws)
+    assert event["id"] == sent and event["data"]["message"] == "Airport queue is long"
+
+
+async def test_a_client_that_reconnects_to_the_other_instance_misses_nothing(two_instances, make_staff):
+    a, b = two_instances
+    operator, supervisor = await make_staff("operator"), await make_staff("supervisor")
+    async with aiohttp.ClientSession() as session:
+        operator_auth = await bearer(session, a, operator.username)
+        supervisor_auth = await bearer(session, a, supervisor.username)
+
+        async def announce(instance: Any, message: str) -> str:
+            async with session.post(f"{instance.url}/api/broadcasts", headers=supervisor_auth,
+                                    json={"message": message, "audience": "operators"}) as response:
+                assert response.status == 202
+                return (await response.json())["id"]
+
+        async with session.ws_connect(f"{b.url}/ws", headers=operator_auth) as ws:
+            await receive(ws)
+            seen = await announce(a, "before the drop")
+            assert (await receive(ws))["id"] == seen
+        missed = [await announce(a, "missed 1"), await announce(b, "missed 2"), await announce(a, "missed 3")]
+        async with session.ws_connect(f"{a.url}/ws", params={"last_id": seen}, headers=operator_auth) as ws:
+            assert (await receive(ws))["last_id"] == seen
+            replayed = [await receive(ws) for _ in missed]
+            live = await announce(b, "after the return")
+            after = await receive(ws)
+    assert [m["id"] for m in replayed] == missed
+    assert [m["data"]["message"] for m in replayed] == ["missed 1", "missed 2", "missed 3"]
+    assert after["id"] == live  # Live again, with nothing repeated.
+
+
+async def test_an_instance_that_stops_sends_its_clients_away_to_resume_elsewhere(start_service, make_staff):
+    a, b = start_service(), start_service()
+    operator = await make_staff("operator")
+    async with aiohttp.ClientSession() as session:
+        auth = await bearer(session, a, operator.username)
+        async with session.ws_connect(f"{b.url}/ws", headers=auth) as ws:
+            last_id = (await receive(ws))["last_id"]
+            stopping = asyncio.create_task(asyncio.to_thread(b.stop))
+            assert await receive_close(ws, within=10) == aiohttp.WSCloseCode.GOING_AWAY
+            assert await stopping == 0
+        async with session.ws_connect(f"{a.url}/ws", params={"last_id": last_id}, headers=auth) as ws:
+            assert (await receive(ws))["type"] == "hello"
