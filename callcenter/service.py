@@ -59,7 +59,8 @@ async def log_in(pool: asyncpg.Pool, redis: aioredis.Redis, *, username: str, pa
     async with pool.acquire() as conn:
         found = await store.user_for_login(conn, username)
     user, stored_hash = found if found is not None else (None, None)
-    if not await passwords.verify_password(stored_hash, password) or user is None or not user.is_active:
+    if not await passwords.verify_password(stored_hash, password) or user is None or stored_hash is None \
+            or not user.is_active:
         await ratelimit.count(redis, keys, window_seconds)
         raise InvalidCredentials()
     await ratelimit.clear(redis, keys[:1])

@@ -52,7 +52,8 @@ class RedisEventBus:
         async with self._redis.pipeline(transaction=True) as pipe:
             for event in events:
                 # Approximate trimming lets Redis drop whole nodes at once; it keeps at least `retention`.
-                pipe.xadd(STREAM_KEY, _encode(event), maxlen=self._retention, approximate=True)
+                pipe.xadd(STREAM_KEY, _encode(event),  # type: ignore[arg-type]  # redis-py's stub is too narrow.
+                          maxlen=self._retention, approximate=True)
             return list(await pipe.execute())
 
     async def last_id(self) -> str:
@@ -89,6 +90,7 @@ class RedisEventBus:
         """Read new events forever and hand them to the listeners; survive Redis outages; stop on cancel."""
         position: StreamId | None = None
         delay = RETRY_MIN_SECONDS
+        me = asyncio.current_task()
         while True:
             try:
                 if position is None:
@@ -98,6 +100,10 @@ class RedisEventBus:
                 position = await self._read_new(position)
                 delay = RETRY_MIN_SECONDS
             except (RedisError, OSError, TimeoutError) as err:
+                # redis-py can turn a cancellation that lands mid-connect into an error of its own;
+                # a pending cancel must still stop the reader, or shutdown would wait on it forever.
+                if me is not None and me.cancelling():
+                    raise asyncio.CancelledError from err
                 # Resuming from `position` after the outage loses nothing the stream still holds.
                 log.warning("event bus read failed (%s); retrying in %.1fs", err, delay)
                 await asyncio.sleep(delay)
@@ -106,7 +112,8 @@ class RedisEventBus:
     async def _read_new(self, position: StreamId) -> StreamId:
         # The timeout catches a connection that died without a word, which a blocking read would not.
         async with asyncio.timeout(BLOCK_MS / 1000 + 5):
-            reply = await self._reader.xread({STREAM_KEY: str(position)}, count=READ_BATCH, block=BLOCK_MS)
+            reply: list[tuple[str, list[Entry]]] = await self._reader.xread(  # type: ignore[assignment]
+                {STREAM_KEY: str(position)}, count=READ_BATCH, block=BLOCK_MS)
         for _stream, entries in reply or ():
             for entry_id, fields in entries:
                 position = StreamId.parse(entry_id)

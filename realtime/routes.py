@@ -22,6 +22,9 @@ from taxicrm.validation import json_object, required
 
 log = logging.getLogger(__name__)
 
+# Shutdown waits this long for the bus reader; it must never hang an instance that is stopping.
+READER_STOP_SECONDS = 5.0
+
 
 def setup(app: web.Application) -> None:
     """Add the event bus, the websocket hub and their routes to the app."""
@@ -66,7 +69,7 @@ async def _bus_and_hub(app: web.Application) -> AsyncIterator[None]:
     finally:
         # Websockets were closed earlier, on shutdown: handlers must return before cleanup can start.
         reader.cancel()
-        await asyncio.wait({reader})
+        await asyncio.wait({reader}, timeout=READER_STOP_SECONDS)
         unsubscribe()
         await reader_client.aclose()
 

@@ -92,7 +92,7 @@ async def _opening(
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             await bus.wait_reading()
             backlog = await bus.read_since(str(resume_from)) if resume_from is not None else None
-            if backlog is not None:
+            if backlog is not None and resume_from is not None:
                 mine = [messages.event(e) for e in backlog if client.audiences.intersection(e.audiences)]
                 cursor = StreamId.parse(backlog[-1].id) if backlog else resume_from
                 return Opening([messages.hello(str(resume_from), principal), *mine], cursor)

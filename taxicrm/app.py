@@ -29,8 +29,8 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
 
 def create_app(settings: Settings) -> web.Application:
     """Build the application; `settings` must name a database and a Redis (embedded or not)."""
-    if not settings.database_url or not settings.redis_url:
-        raise ValueError("create_app needs settings with database_url and redis_url resolved")
+    for url in (settings.database_url, settings.redis_url):
+        _resolved(url)  # Fail here, where the caller can see why, rather than at start-up.
     app = web.Application(
         middlewares=[metrics_middleware, error_middleware, auth_middleware],
         client_max_size=settings.max_body_kb * 1024,
@@ -50,13 +50,14 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _postgres(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_size) as pool:
+    dsn = _resolved(settings.database_url)
+    async with asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size) as pool:
         app[DB] = pool
         yield
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    client = aioredis.from_url(_resolved(app[SETTINGS].redis_url), decode_responses=True)
     app[REDIS] = client
     try:
         yield
@@ -64,10 +65,17 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+def _resolved(url: str | None) -> str:
+    if url is None:
+        raise ValueError("create_app needs settings with database_url and redis_url resolved")
+    return url
+
+
 def _refuse_undeclared_routes(app: web.Application) -> None:
     """Fail at start if a route says nothing about who may call it: safe by default, caught early."""
     for route in app.router.routes():
-        if isinstance(route.resource, web.StaticResource):
+        resource = route.resource
+        if resource is None or isinstance(resource, web.StaticResource):
             continue
         if allowed_roles(route.handler) is None:
-            raise RuntimeError(f"route {route.method} {route.resource.canonical} declares no roles")
+            raise RuntimeError(f"route {route.method} {resource.canonical} declares no roles")

@@ -42,12 +42,13 @@ class EmbeddedServers:
         with warnings.catch_warnings():
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
             warnings.simplefilter("ignore")
-            import pgserver  # Imported here: it is heavy, and unused when DATABASE_URL is set.
+            # Imported here: it is heavy, and unused when DATABASE_URL is set.
+            from pgserver.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(self.data_dir / "postgres" / PGSERVER_HANDLES)
         try:
-            server = pgserver.get_server(self.data_dir / "postgres", cleanup_mode="stop")
+            server = get_server(self.data_dir / "postgres", cleanup_mode="stop")
         except Exception as err:  # pgserver raises plain exceptions of many kinds.
             raise EmbeddedError(f"embedded PostgreSQL in {self.data_dir / 'postgres'}: {err}") from err
         self._postgres = server

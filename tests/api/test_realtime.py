@@ -9,7 +9,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from realtime.bus import RedisEventBus
-from realtime.keys import BUS
+from realtime.keys import BUS, HUB
 from taxicrm.app import create_app
 from taxicrm.events import OPERATORS, Event, PublishedEvent, driver_audience
 from tests.conftest import PASSWORD
@@ -105,6 +105,41 @@ async def test_each_kind_of_user_has_only_its_own_socket(client, staff_headers, 
         response = await client.get(path, headers={**HANDSHAKE, **headers})
         assert response.status == 403
         assert (await response.json())["error"]["code"] == "forbidden"
+
+
+async def test_a_revoked_or_suspended_drivers_token_no_longer_opens_the_socket(client, make_driver, db):
+    from dispatch import service
+
+    revoked, revoked_token = await make_driver("Revoked")
+    await service.revoke_tokens(db, revoked.id)
+    suspended, suspended_token = await make_driver("Suspended")
+    await db.execute("UPDATE drivers SET status = 'suspended', suspended_reason = 'test' WHERE id = $1",
+                     suspended.id)
+    for token in (revoked_token, suspended_token):
+        response = await client.get("/ws/driver", params={"token": token}, headers=HANDSHAKE)
+        assert response.status == 401
+
+
+async def test_a_client_that_stops_answering_pings_is_disconnected(aiohttp_client, settings, staff_headers):
+    app = create_app(dataclasses.replace(settings, ws_heartbeat_seconds=1))
+    client = await aiohttp_client(app)
+    # autoping=False: the client neither answers the server's pings nor sends its own, like a dead phone.
+    async with client.ws_connect("/ws", headers=await staff_headers("operator"), autoping=False,
+                                 heartbeat=None) as ws:
+        assert (await receive(ws))["type"] == "hello"
+        assert len(app[HUB]) == 1
+        kinds = []
+        while not ws.closed:
+            message = await ws.receive(timeout=10)
+            kinds.append(message.type)
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+                break
+        assert WSMsgType.PING in kinds
+    for _ in range(50):
+        if len(app[HUB]) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert len(app[HUB]) == 0
 
 
 async def test_a_plain_get_or_a_malformed_last_id_is_refused_before_the_upgrade(client, staff_headers):

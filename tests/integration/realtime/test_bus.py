@@ -159,3 +159,16 @@ async def _kill_blocked_readers(redis_client: aioredis.Redis) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("no blocked XREAD found")
+
+
+async def test_the_reader_stops_promptly_when_cancelled_at_any_moment(redis_url):
+    # A cancel landing while the reader connects must stop it too, not be mistaken for a Redis error.
+    for attempt in range(20):
+        reader = aioredis.from_url(redis_url, decode_responses=True, socket_timeout=None)
+        bus = RedisEventBus(reader, retention=100)
+        task = asyncio.create_task(bus.run())
+        await asyncio.sleep(attempt * 0.001)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=3)
+        await reader.aclose()
+        assert task in done, f"the reader ignored a cancel after {attempt} ms"
