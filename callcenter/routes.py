@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 
 from callcenter import service
-from callcenter.model import StaffUser
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow, bearer_token, public
 from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, REDIS, SETTINGS
+from taxicrm.records import record_json
 from taxicrm.remote import client_address
 from taxicrm.validation import json_object, optional, required
 
@@ -35,11 +33,6 @@ def _session_ttl(app: web.Application) -> timedelta:
 def _session_token(request: web.Request) -> str | None:
     # An explicit Authorization header wins over a cookie the client may carry from another login.
     return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-
-
-def user_json(user: StaffUser) -> dict[str, Any]:
-    """Shape a staff user for clients (never with a password hash: the record has none)."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(user).items()}
 
 
 async def authenticate_session(request: web.Request) -> Principal | None:
@@ -67,7 +60,7 @@ async def login(request: web.Request) -> web.Response:
         max_failures=settings.login_max_failures, window_seconds=settings.login_window_seconds,
         user_agent=request.headers.get("User-Agent", "")[:300] or None, remote_addr=client_address(request),
     )
-    response = web.json_response({"user": user_json(session.user), "token": session.token,
+    response = web.json_response({"user": record_json(session.user), "token": session.token,
                                   "expires_at": session.expires_at.isoformat()})
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict",
                         secure=settings.cookie_secure, max_age=settings.session_hours * 3600, path="/")
@@ -96,7 +89,7 @@ async def me(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     """List every staff account."""
     users = await service.list_users(request.app[DB])
-    return web.json_response({"users": [user_json(u) for u in users]})
+    return web.json_response({"users": [record_json(u) for u in users]})
 
 
 @allow(Role.ADMIN)
@@ -111,4 +104,4 @@ async def create_user(request: web.Request) -> web.Response:
         password=required(body, "password", str, max_length=1000),
         extension=optional(body, "extension", str, max_length=10),
     )
-    return web.json_response({"user": user_json(user)}, status=201)
+    return web.json_response({"user": record_json(user)}, status=201)

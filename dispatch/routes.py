@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
-
 from aiohttp import web
 
 from dispatch import service
-from dispatch.model import Driver, DriverId
+from dispatch.model import DriverId
 from taxicrm.auth import Principal, Role, allow, bearer_token
 from taxicrm.errors import NotFound
 from taxicrm.keys import AUTHENTICATORS, DB
+from taxicrm.records import record_json
 from taxicrm.validation import json_object, required
 
 
@@ -23,11 +20,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/drivers", create_driver)
     app.router.add_post("/api/drivers/{driver_id}/token", issue_token)
     app.router.add_delete("/api/drivers/{driver_id}/token", revoke_token)
-
-
-def driver_json(driver: Driver) -> dict[str, Any]:
-    """Shape a driver for clients."""
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(driver).items()}
 
 
 def _driver_id(request: web.Request) -> DriverId:
@@ -52,7 +44,7 @@ async def authenticate_driver(request: web.Request) -> Principal | None:
 async def list_drivers(request: web.Request) -> web.Response:
     """List the fleet."""
     drivers = await service.list_drivers(request.app[DB])
-    return web.json_response({"drivers": [driver_json(d) for d in drivers]})
+    return web.json_response({"drivers": [record_json(d) for d in drivers]})
 
 
 @allow(Role.ADMIN)
@@ -60,7 +52,7 @@ async def create_driver(request: web.Request) -> web.Response:
     """Register a driver."""
     body = await json_object(request)
     driver = await service.register_driver(request.app[DB], required(body, "name", str, max_length=200))
-    return web.json_response({"driver": driver_json(driver)}, status=201)
+    return web.json_response({"driver": record_json(driver)}, status=201)
 
 
 @allow(Role.ADMIN)

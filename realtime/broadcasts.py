@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from taxicrm.auth import Principal
+from taxicrm.errors import InvalidInput
 from taxicrm.events import OPERATORS, SUPERVISORS, Event
 
 BROADCAST_SENT = "broadcast.sent"
@@ -19,8 +20,19 @@ class BroadcastAudience(StrEnum):
     SUPERVISORS = SUPERVISORS
 
 
-def broadcast_sent(message: str, audience: BroadcastAudience, sender: Principal, at: datetime) -> Event:
-    """Build the event announcing `message` to `audience`, signed by its sender."""
+def broadcast_sent(message: str, audience_name: str, sender: Principal, at: datetime) -> Event:
+    """Build the event announcing `message` to the named audience, signed by its sender.
+
+    Raises InvalidInput for an empty message or an audience that is not one of BroadcastAudience.
+    """
+    message = message.strip()
+    if not message:
+        raise InvalidInput("'message' must not be empty.", code="empty_field")
+    try:
+        audience = BroadcastAudience(audience_name)
+    except ValueError:
+        choices = ", ".join(a.value for a in BroadcastAudience)
+        raise InvalidInput(f"'audience' must be one of: {choices}.", code="invalid_choice") from None
     return Event(
         topic=BROADCAST_SENT,
         audiences=(str(audience),),
