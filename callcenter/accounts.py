@@ -7,8 +7,9 @@ import re
 import secrets
 
 from callcenter.errors import InvalidAccount
+from taxicrm.auth import STAFF_ROLES
 
-STAFF_ROLES = ("operator", "supervisor", "admin")
+STAFF_ROLE_NAMES = tuple(role.value for role in STAFF_ROLES)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
 SESSION_TOKEN_PREFIX = "s_"
@@ -25,8 +26,8 @@ def check_new_account(username: str, role: str, password: str, extension: str | 
     """Raise InvalidAccount naming the first rule a new account breaks."""
     if not _USERNAME.match(username):
         raise InvalidAccount("A username is 2 to 64 letters, digits, dots, dashes or underscores.")
-    if role not in STAFF_ROLES:
-        raise InvalidAccount(f"The role must be one of: {', '.join(STAFF_ROLES)}.")
+    if role not in STAFF_ROLE_NAMES:
+        raise InvalidAccount(f"The role must be one of: {', '.join(STAFF_ROLE_NAMES)}.")
     check_password(password)
     if extension is not None and not _EXTENSION.match(extension):
         raise InvalidAccount("An extension is 1 to 10 digits.")

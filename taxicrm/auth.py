@@ -33,12 +33,6 @@ class Principal:
     role: Role
     id: int
     name: str
-    session_id: str | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        """Tell whether this is an operator, supervisor or admin."""
-        return self.role in STAFF_ROLES
 
 
 class Authenticator(Protocol):

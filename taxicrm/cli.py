@@ -18,6 +18,7 @@ from aiohttp import web
 from callcenter.model import StaffUser
 from taxicrm.accesslog import AccessLogger, configure_logging
 from taxicrm.app import create_app
+from taxicrm.auth import STAFF_ROLES
 from taxicrm.embedded import EmbeddedError, EmbeddedServers
 from taxicrm.errors import DomainError
 from taxicrm.migrations import MigrationError, migrate
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Create a staff account. The password is read from standard "
                                "input with --password-stdin, else asked for twice at the terminal.")
     user.add_argument("--username", required=True)
-    user.add_argument("--role", required=True, choices=("operator", "supervisor", "admin"))
+    user.add_argument("--role", required=True, choices=[role.value for role in STAFF_ROLES])
     user.add_argument("--display-name", default="", help="name shown in the console (default: username)")
     user.add_argument("--extension", help="the operator's phone extension (digits)")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

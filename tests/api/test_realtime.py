@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import websockets
 from aiohttp import WSMsgType
 
 from realtime.bus import RedisEventBus
@@ -307,3 +308,24 @@ async def test_an_instance_that_stops_sends_its_clients_away_to_resume_elsewhere
             assert await stopping == 0
         async with session.ws_connect(f"{a.url}/ws", params={"last_id": last_id}, headers=auth) as ws:
             assert (await receive(ws))["type"] == "hello"
+
+
+async def test_a_driver_app_using_the_websockets_library_gets_its_events_from_another_instance(
+        start_service, make_driver, bus):
+    # A driver app is not an aiohttp client: check a standard client library interoperates, query token and all.
+    # The test's own bus stands in for the instance that publishes.
+    b = start_service()
+    driver, token = await make_driver()
+    url = b.url.replace("http://", "ws://") + f"/ws/driver?token={token}"
+    async with websockets.connect(url) as app:
+        hello = json.loads(await asyncio.wait_for(app.recv(), 5))
+        assert hello["principal"] == {"role": "driver", "id": driver.id}
+        sent = await bus.publish(Event("offer.made", (driver_audience(driver.id),), {"ride_id": 7}))
+        received = json.loads(await asyncio.wait_for(app.recv(), 5))
+        assert received == {"type": "event", "id": sent, "topic": "offer.made", "data": {"ride_id": 7}}
+        await app.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(app.recv(), 5)) == {"type": "pong"}
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(b.url.replace("http://", "ws://") + "/ws/driver?token=d_forged"):
+            pass
+    assert refused.value.response.status_code == 401
