@@ -65,6 +65,18 @@ def _url(*schemes: str) -> Callable[[str], str | None]:
     return parse
 
 
+def _region(raw: str) -> str:
+    if not (len(raw.strip()) == 2 and raw.strip().isascii() and raw.strip().isalpha()):
+        raise ValueError(f"must be a two-letter country code such as IR, got {raw!r}")
+    return raw.strip().upper()
+
+
+def _digits(raw: str) -> str:
+    if not (raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 5):
+        raise ValueError(f"must be 1 to 5 digits, got {raw!r}")
+    return raw.strip()
+
+
 def _optional_text(raw: str) -> str | None:
     return raw or None
 
@@ -119,6 +131,14 @@ SETTINGS: tuple[Setting, ...] = (
             "The login rate-limit window, in seconds."),
     Setting("TAXICRM_METRICS_TOKEN", "metrics_token", "", _optional_text,
             "Bearer token a Prometheus scraper may use for /metrics (admins may always read it)."),
+    Setting("TAXICRM_PHONE_REGION", "phone_region", "IR", _region,
+            "Country whose numbering plan applies to numbers typed or received without a country code."),
+    Setting("TAXICRM_AREA_CODE", "area_code", "21", _digits,
+            "Area code added to local landline numbers the PBX delivers without one (Tehran: 21)."),
+    Setting("TAXICRM_WEBHOOK_SECRET", "webhook_secret", "", _optional_text,
+            "Shared secret the PBX must send to the call-event webhook; unset: the webhook refuses every call."),
+    Setting("TAXICRM_AMI_URL", "ami_url", "", _url("ami"),
+            "Asterisk Manager Interface to follow, as ami://user:secret@host:5038; unset: no AMI client."),
     Setting("TAXICRM_WS_HEARTBEAT_SECONDS", "ws_heartbeat_seconds", "20", _positive,
             "Websocket ping interval; a client that misses a pong is disconnected."),
     Setting("TAXICRM_WS_QUEUE_SIZE", "ws_queue_size", "256", _positive,
@@ -149,6 +169,10 @@ class Settings:
     login_max_failures: int
     login_window_seconds: int
     metrics_token: str | None
+    phone_region: str
+    area_code: str
+    webhook_secret: str | None
+    ami_url: str | None
     ws_heartbeat_seconds: int
     ws_queue_size: int
     event_retention: int
