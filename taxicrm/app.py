@@ -11,7 +11,7 @@ from aiohttp import web
 import callcenter.routes
 import dispatch.routes
 import realtime.routes
-from taxicrm import health
+from taxicrm import health, openapi
 from taxicrm.auth import allowed_roles
 from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS
 from taxicrm.metrics import metrics_token_authenticator, metrics_view
@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", metrics_view)
+    openapi.setup(app)
     for setup in DOMAINS:
         setup(app)
     _refuse_undeclared_routes(app)
