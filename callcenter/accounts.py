@@ -29,6 +29,11 @@ def check_new_account(username: str, role: str, password: str, extension: str | 
     if role not in STAFF_ROLE_NAMES:
         raise InvalidAccount(f"The role must be one of: {', '.join(STAFF_ROLE_NAMES)}.")
     check_password(password)
+    check_extension(extension)
+
+
+def check_extension(extension: str | None) -> None:
+    """Raise InvalidAccount unless the extension is 1 to 10 digits (or none)."""
     if extension is not None and not _EXTENSION.match(extension):
         raise InvalidAccount("An extension is 1 to 10 digits.")
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from callcenter import service
+from callcenter.model import UserId
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow, bearer_token, public
+from taxicrm.errors import InvalidInput
 from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, REDIS, SETTINGS
 from taxicrm.records import record_json
 from taxicrm.remote import client_address
@@ -22,6 +24,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/auth/login", login)
     app.router.add_post("/api/auth/logout", logout)
     app.router.add_get("/api/auth/me", me)
+    app.router.add_put("/api/auth/me/extension", take_extension)
     app.router.add_get("/api/users", list_users)
     app.router.add_post("/api/users", create_user)
 
@@ -105,3 +108,14 @@ async def create_user(request: web.Request) -> web.Response:
         extension=optional(body, "extension", str, max_length=10),
     )
     return web.json_response({"user": record_json(user)}, status=201)
+
+
+@allow(*STAFF_ROLES)
+async def take_extension(request: web.Request) -> web.Response:
+    """Sit the caller at an extension ({"extension": "204"}), or at none ({"extension": null})."""
+    body = await json_object(request)
+    if "extension" not in body:
+        raise InvalidInput("'extension' is required (null to leave the desk).", code="missing_field")
+    user = await service.take_extension(request.app[DB], UserId(request[PRINCIPAL].id),
+                                        optional(body, "extension", str, max_length=10))
+    return web.json_response({"user": record_json(user)})

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from callcenter import accounts, passwords, store
 from callcenter.errors import InvalidCredentials, TooManyLoginFailures, UsernameTaken
-from callcenter.model import NewSession, StaffUser
+from callcenter.model import NewSession, StaffUser, UserId
 from taxicrm import ratelimit
 
 # A session is extended on use, but at most this often, so a busy console is not a write per request.
@@ -96,3 +96,10 @@ async def log_out(pool: asyncpg.Pool, token: str) -> None:
     """End the session of this token (a no-op if it already ended)."""
     async with pool.acquire() as conn:
         await store.delete_session(conn, accounts.token_hash(token))
+
+
+async def take_extension(pool: asyncpg.Pool, user_id: UserId, extension: str | None) -> StaffUser:
+    """Tell the service which extension the user sits at now, so calls ringing there pop up on their screen."""
+    accounts.check_extension(extension)
+    async with pool.acquire() as conn, conn.transaction():
+        return await store.set_extension(conn, user_id, extension)

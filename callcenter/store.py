@@ -36,6 +36,11 @@ DELETE_SESSION = "DELETE FROM staff_sessions WHERE token_hash = $1"
 DELETE_EXPIRED_SESSIONS = "DELETE FROM staff_sessions WHERE expires_at <= $1"
 
 
+# Hot-desking: whoever sits down at an extension takes it over from whoever had it before.
+RELEASE_EXTENSION = "UPDATE staff_users SET extension = NULL WHERE extension = $1 AND id <> $2"
+SET_EXTENSION = f"UPDATE staff_users SET extension = $2 WHERE id = $1 RETURNING {_USER_COLUMNS}"
+
+
 def _user(row: asyncpg.Record) -> StaffUser:
     return StaffUser(
         id=UserId(row["id"]), username=row["username"], display_name=row["display_name"],
@@ -102,3 +107,10 @@ async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
 async def delete_expired_sessions(conn: asyncpg.Connection, now: datetime) -> int:
     """Remove sessions past their expiry and return how many."""
     return int((await conn.execute(DELETE_EXPIRED_SESSIONS, now)).split()[-1])
+
+
+async def set_extension(conn: asyncpg.Connection, user_id: UserId, extension: str | None) -> StaffUser:
+    """Seat the user at an extension (taking it from anyone else), or at none."""
+    if extension is not None:
+        await conn.execute(RELEASE_EXTENSION, extension, user_id)
+    return _user(await conn.fetchrow(SET_EXTENSION, user_id, extension))

@@ -29,3 +29,6 @@ CREATE INDEX calls_subscriber_idx ON calls (subscriber_id, ringing_at DESC);
 -- The call-back list: calls never answered and not yet handled.
 CREATE INDEX calls_callback_idx ON calls (ringing_at DESC)
     WHERE answered_at IS NULL AND ended_at IS NOT NULL AND callback_handled_at IS NULL;
+
+-- An extension is one desk phone: at most one operator sits at it at a time (the console claims it).
+CREATE UNIQUE INDEX staff_users_extension_key ON staff_users (extension) WHERE extension IS NOT NULL;

@@ -8,13 +8,14 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
 
+import callcenter.call_routes
 import callcenter.routes
 import dispatch.routes
 import realtime.routes
 from taxicrm import health, openapi
-from taxicrm.auth import allowed_roles
+from taxicrm.auth import Role, allowed_roles, shared_secret_authenticator
 from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS
-from taxicrm.metrics import metrics_token_authenticator, metrics_view
+from taxicrm.metrics import metrics_view
 from taxicrm.middleware import auth_middleware, error_middleware, metrics_middleware
 from taxicrm.settings import Settings
 
@@ -23,6 +24,7 @@ from taxicrm.settings import Settings
 DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     realtime.routes.setup,
     callcenter.routes.setup,
+    callcenter.call_routes.setup,
     dispatch.routes.setup,
 )
 
@@ -36,7 +38,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_kb * 1024,
     )
     app[SETTINGS] = settings
-    app[AUTHENTICATORS] = [metrics_token_authenticator(settings.metrics_token)]
+    app[AUTHENTICATORS] = [shared_secret_authenticator(settings.metrics_token, Role.METRICS)]
     app.cleanup_ctx.append(_postgres)
     app.cleanup_ctx.append(_redis)
     app.router.add_get("/healthz", health.healthz)

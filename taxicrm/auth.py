@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,6 +22,8 @@ class Role(StrEnum):
     DRIVER = "driver"
     # A Prometheus scraper holding TAXICRM_METRICS_TOKEN; it may read /metrics and nothing else.
     METRICS = "metrics"
+    # The center's PBX holding TAXICRM_WEBHOOK_SECRET; it may post call events and look up callers.
+    PBX = "pbx"
 
 
 STAFF_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
@@ -85,3 +88,18 @@ def bearer_token(request: web.Request) -> str | None:
     """Return the token of an `Authorization: Bearer ...` header, if there is one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def shared_secret_authenticator(secret: str | None, role: Role, *, header: str | None = None) -> Authenticator:
+    """Accept a machine (a scraper, the PBX) presenting `secret` as a bearer token or in `header`.
+
+    With no secret configured, nothing is accepted: an unset secret must never mean "open".
+    """
+
+    async def authenticate(request: web.Request) -> Principal | None:
+        offered = bearer_token(request) or (request.headers.get(header) if header else None)
+        if secret and offered and hmac.compare_digest(offered.encode(), secret.encode()):
+            return Principal(role=role, id=0, name=role.value)
+        return None
+
+    return authenticate

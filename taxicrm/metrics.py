@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from taxicrm.auth import Authenticator, Principal, Role, allow, bearer_token
+from taxicrm.auth import Role, allow
 
 
 class HttpMetrics:
@@ -44,14 +42,3 @@ async def metrics_view(request: web.Request) -> web.Response:
     body = generate_latest(METRICS.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-
-def metrics_token_authenticator(token: str | None) -> Authenticator:
-    """Accept `Authorization: Bearer <TAXICRM_METRICS_TOKEN>` as the metrics role, if a token is set."""
-
-    async def authenticate(request: web.Request) -> Principal | None:
-        offered = bearer_token(request)
-        if token and offered and hmac.compare_digest(offered.encode(), token.encode()):
-            return Principal(role=Role.METRICS, id=0, name="metrics")
-        return None
-
-    return authenticate

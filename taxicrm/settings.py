@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(Exception):
@@ -63,6 +64,13 @@ def _url(*schemes: str) -> Callable[[str], str | None]:
         return raw.strip()
 
     return parse
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be a time zone name such as Asia/Tehran, got {raw!r}") from None
 
 
 def _region(raw: str) -> str:
@@ -131,6 +139,8 @@ SETTINGS: tuple[Setting, ...] = (
             "The login rate-limit window, in seconds."),
     Setting("TAXICRM_METRICS_TOKEN", "metrics_token", "", _optional_text,
             "Bearer token a Prometheus scraper may use for /metrics (admins may always read it)."),
+    Setting("TAXICRM_TIMEZONE", "timezone", "Asia/Tehran", _timezone,
+            "The center's time zone: times are shown in it, and reports and address ranking use its hours."),
     Setting("TAXICRM_PHONE_REGION", "phone_region", "IR", _region,
             "Country whose numbering plan applies to numbers typed or received without a country code."),
     Setting("TAXICRM_AREA_CODE", "area_code", "21", _digits,
@@ -169,6 +179,7 @@ class Settings:
     login_max_failures: int
     login_window_seconds: int
     metrics_token: str | None
+    timezone: ZoneInfo
     phone_region: str
     area_code: str
     webhook_secret: str | None

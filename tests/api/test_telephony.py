@@ -1,0 +1,233 @@
+import dataclasses
+import json
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp import WSMsgType
+
+from taxicrm.app import create_app
+from tests.conftest import PASSWORD
+
+SECRET = "pbx-shared-secret-1"
+PBX = {"X-Taxicrm-Secret": SECRET}
+
+
+@pytest.fixture
+async def pbx_client(aiohttp_client, settings):
+    return await aiohttp_client(create_app(dataclasses.replace(settings, webhook_secret=SECRET)))
+
+
+@pytest.fixture
+def make_subscriber(db):
+    """Factory: a subscriber with phones (E.164), addresses and notes, written as the subscribers domain stores them."""
+
+    async def make(name="مریم رضایی", phones=("+989121234567",), addresses=(), notes=()):
+        from subscribers.text import search_key
+
+        async with db.acquire() as conn, conn.transaction():
+            subscriber_id = await conn.fetchval(
+                "INSERT INTO subscribers (name, name_key) VALUES ($1, $2) RETURNING id", name, search_key(name))
+            for e164 in phones:
+                await conn.execute(
+                    "INSERT INTO subscriber_phones (subscriber_id, e164, raw, national, kind)"
+                    " VALUES ($1, $2, $2, substr($2, 4), 'mobile')", subscriber_id, e164)
+            for label, text, hours, uses in addresses:
+                by_hour = [0] * 24
+                for hour in hours:
+                    by_hour[hour] += 1
+                await conn.execute(
+                    "INSERT INTO subscriber_addresses (subscriber_id, label, full_text, text_key, pickup_count,"
+                    " pickups_by_hour) VALUES ($1, $2, $3, $3, $4, $5)", subscriber_id, label, text, uses, by_hour)
+            for body, pinned in notes:
+                await conn.execute("INSERT INTO subscriber_notes (subscriber_id, body, is_pinned) VALUES ($1, $2, $3)",
+                                   subscriber_id, body, pinned)
+        return subscriber_id
+
+    return make
+
+
+@pytest.fixture
+async def operator(pbx_client, make_staff):
+    """An operator seated at extension 201, logged in, with the console's websocket open."""
+    user = await make_staff("operator", extension="201")
+    response = await pbx_client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {(await response.json())['token']}"}
+    pbx_client.session.cookie_jar.clear()
+    ws = await pbx_client.ws_connect("/ws", headers=headers)
+    assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
+    yield user, headers, ws
+    await ws.close()
+
+
+async def next_event(ws, topic):
+    while True:
+        message = await ws.receive(timeout=5)
+        assert message.type is WSMsgType.TEXT, message
+        data = json.loads(message.data)
+        if data.get("topic") == topic:
+            return data["data"]
+
+
+def ring(call_id, caller, extensions="201", **extra):
+    return {"event": "ringing", "call_id": call_id, "caller": caller, "extensions": extensions, **extra}
+
+
+async def test_the_webhook_refuses_callers_without_the_secret(pbx_client, client):
+    assert (await pbx_client.post("/api/pbx/call-events", json=ring("c1", "0912"))).status == 401
+    wrong = await pbx_client.post("/api/pbx/call-events", json=ring("c1", "0912"), headers={"X-Taxicrm-Secret": "x"})
+    assert wrong.status == 401
+    # With no secret configured the webhook is closed, not open.
+    assert (await client.post("/api/pbx/call-events", json=ring("c1", "0912"), headers=PBX)).status == 401
+
+
+async def test_a_known_caller_pops_up_with_the_card_before_answer(pbx_client, operator, make_subscriber, db,
+                                                                   settings):
+    user, _, ws = operator
+    local_hour = datetime.now(UTC).astimezone(settings.timezone).hour
+    subscriber_id = await make_subscriber(
+        phones=("+989121234567",),
+        addresses=[("work", "خیابان ولیعصر، پلاک ۱۲", [], 40), ("home", "تهرانپارس، خیابان ۱۹۶", [local_hour] * 3, 5)],
+        notes=[("old note", False), ("prefers a quiet driver", True)],
+    )
+    response = await pbx_client.post("/api/pbx/call-events", headers=PBX,
+                                     json=ring("1700000000.1", "۰۹۱۲ ۱۲۳ ۴۵۶۷", dialled="1833", caller_name="Maryam"))
+    assert response.status == 202
+    assert (await response.json())["notified_operators"] == [user.id]
+    card = await next_event(ws, "call.ringing")
+    assert card["caller"]["e164"] == "+989121234567" and card["caller"]["kind"] == "mobile"
+    assert card["subscriber"]["id"] == subscriber_id and card["new_subscriber"] is False
+    # The address used at this hour of day comes first, ahead of the one used more often overall.
+    assert [a["label"] for a in card["subscriber"]["addresses"]] == ["home", "work"]
+    assert card["subscriber"]["notes"][0]["body"] == "prefers a quiet driver"
+    assert card["call"]["dialled"] == "1833"
+    logged = await db.fetchrow("SELECT subscriber_id, caller_e164, caller_raw FROM calls")
+    assert dict(logged) == {"subscriber_id": subscriber_id, "caller_e164": "+989121234567",
+                            "caller_raw": "۰۹۱۲ ۱۲۳ ۴۵۶۷"}
+
+
+async def test_an_unknown_number_gets_a_new_subscriber_prompt_and_past_owners(pbx_client, operator, make_subscriber,
+                                                                               db):
+    _, _, ws = operator
+    old_owner = await make_subscriber(name="Hassan", phones=("+989351112233",))
+    await db.execute("DELETE FROM subscriber_phones WHERE subscriber_id = $1", old_owner)
+    await db.execute("INSERT INTO subscriber_phone_history (subscriber_id, e164) VALUES ($1, '+982188776655')",
+                     old_owner)
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-2", "88776655"))
+    card = await next_event(ws, "call.ringing")
+    assert card["subscriber"] is None and card["new_subscriber"] is True
+    assert card["caller"] == {"status": "number", "raw": "88776655", "e164": "+982188776655", "kind": "landline",
+                              "area": "Tehran province", "problem": None}
+    assert [m["id"] for m in card["possible_matches"]] == [old_owner]
+
+
+@pytest.mark.parametrize(("caller", "status"), [("anonymous", "withheld"), ("", "withheld"), ("12ab", "invalid")])
+async def test_withheld_or_garbled_caller_ids_are_not_turned_into_numbers(pbx_client, operator, db, caller, status):
+    _, _, ws = operator
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-3", caller))
+    card = await next_event(ws, "call.ringing")
+    assert card["caller"]["status"] == status and card["caller"]["e164"] is None
+    assert card["new_subscriber"] is False
+    assert await db.fetchval("SELECT caller_status FROM calls") == status
+
+
+async def test_a_call_rings_answers_and_ends_with_every_step_logged(pbx_client, operator, make_staff, db):
+    _, _, ws = operator
+    colleague = await make_staff("operator", extension="202")
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-4", "09121234567", "201 202"))
+    await next_event(ws, "call.ringing")
+    # A retried webhook must not log the call twice.
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-4", "09121234567", "201 202"))
+    answered = await pbx_client.post("/api/pbx/call-events", headers=PBX,
+                                     json={"event": "answered", "call_id": "c-4", "extension": "202"})
+    assert answered.status == 202
+    assert (await next_event(ws, "call.answered"))["operator_id"] == colleague.id
+    ended = await pbx_client.post("/api/pbx/call-events", headers=PBX,
+                                  json={"event": "ended", "call_id": "c-4", "cause": "normal"})
+    assert (await next_event(ws, "call.ended"))["cause"] == "normal"
+    assert ended.status == 202
+    row = await db.fetchrow("SELECT * FROM calls")
+    assert await db.fetchval("SELECT count(*) FROM calls") == 1
+    assert row["operator_id"] == colleague.id and row["answered_extension"] == "202"
+    assert row["ringing_extensions"] == ["201", "202"] and row["end_cause"] == "normal"
+    assert row["ringing_at"] <= row["answered_at"] <= row["ended_at"]
+    late = await pbx_client.post("/api/pbx/call-events", headers=PBX, json={"event": "ended", "call_id": "c-4"})
+    assert late.status == 200 and (await late.json())["ignored"]
+
+
+async def test_a_missed_call_goes_on_the_call_back_list_until_handled(pbx_client, operator):
+    _, headers, ws = operator
+    form = {"event": "ringing", "call_id": "c-5", "caller": "09121234567", "extensions": "201"}
+    assert (await pbx_client.post("/api/pbx/call-events", headers=PBX, data=form)).status == 202
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, data={"event": "ended", "call_id": "c-5"})
+    added = await next_event(ws, "callback.added")
+    assert added["cause"] == "abandoned"
+    callbacks = await (await pbx_client.get("/api/calls/callbacks", headers=headers)).json()
+    assert [c["id"] for c in callbacks["calls"]] == [added["call_id"]]
+    done = await pbx_client.post(f"/api/calls/{added['call_id']}/callback-handled", headers=headers)
+    assert done.status == 200
+    assert (await (await pbx_client.get("/api/calls/callbacks", headers=headers)).json())["calls"] == []
+    again = await pbx_client.post(f"/api/calls/{added['call_id']}/callback-handled", headers=headers)
+    assert again.status == 409 and (await again.json())["error"]["code"] == "not_a_callback"
+    missing = await pbx_client.post("/api/calls/999999/callback-handled", headers=headers)
+    assert missing.status == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"event": "ringing", "caller": "0912", "extensions": "201"}, "missing_field"),
+        ({"event": "exploded", "call_id": "x"}, "invalid_choice"),
+        ({"event": "ringing", "call_id": "x", "extensions": "20a"}, "invalid_extension"),
+        ({"event": "ringing", "call_id": "x"}, "missing_field"),
+        ({"event": "ringing", "call_id": "x", "extensions": "201", "colour": "red"}, "unknown_field"),
+        ({"event": "ringing", "call_id": "x" * 300, "extensions": "201"}, "too_long"),
+        ({"event": "ringing", "call_id": "x", "extensions": "201", "at": "yesterday"}, "invalid_time"),
+        ({"event": "answered", "call_id": "x"}, "missing_field"),
+        ({"event": "ended", "call_id": "x", "cause": "meteor"}, "invalid_choice"),
+    ],
+)
+async def test_bad_webhook_calls_get_a_clear_error_and_log_nothing(pbx_client, db, payload, code):
+    response = await pbx_client.post("/api/pbx/call-events", headers=PBX, json=payload)
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == code
+    assert await db.fetchval("SELECT count(*) FROM calls") == 0
+
+
+async def test_a_call_to_an_extension_where_nobody_sits_is_still_logged(pbx_client, db):
+    response = await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-6", "09121234567", "299"))
+    assert response.status == 202
+    assert (await response.json())["unknown_extensions"] == ["299"]
+    assert await db.fetchval("SELECT ringing_extensions FROM calls") == ["299"]
+
+
+async def test_the_pbx_can_look_up_a_callers_name(pbx_client, make_subscriber):
+    await make_subscriber(name="مریم رضایی", phones=("+989121234567",))
+    text = await pbx_client.get("/api/pbx/caller-name", params={"number": "09121234567"}, headers=PBX)
+    assert text.status == 200 and await text.text() == "مریم رضایی"
+    assert text.content_type == "text/plain"
+    as_json = await pbx_client.get("/api/pbx/caller-name", params={"number": "+98 912 123 4567", "format": "json"},
+                                   headers=PBX)
+    assert await as_json.json() == {"number": "+989121234567", "name": "مریم رضایی", "known": True}
+    unknown = await pbx_client.get("/api/pbx/caller-name", params={"number": "09350000000"}, headers=PBX)
+    assert unknown.status == 200 and await unknown.text() == ""
+    bad = await pbx_client.get("/api/pbx/caller-name", params={"number": "hello"}, headers=PBX)
+    assert bad.status == 400 and (await bad.json())["error"]["code"] == "invalid_phone"
+
+
+async def test_the_pbx_secret_opens_nothing_but_the_pbx_routes(pbx_client):
+    for path in ("/api/calls", "/api/calls/callbacks", "/api/users", "/api/auth/me"):
+        assert (await pbx_client.get(path, headers=PBX)).status == 403
+
+
+async def test_an_operator_takes_over_an_extension_from_whoever_sat_there(pbx_client, operator, make_staff, db):
+    first, _, _ = operator
+    second = await make_staff("operator")
+    response = await pbx_client.post("/api/auth/login", json={"username": second.username, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {(await response.json())['token']}"}
+    seated = await pbx_client.put("/api/auth/me/extension", json={"extension": "201"}, headers=headers)
+    assert seated.status == 200 and (await seated.json())["user"]["extension"] == "201"
+    assert await db.fetchval("SELECT extension FROM staff_users WHERE id = $1", first.id) is None
+    bad = await pbx_client.put("/api/auth/me/extension", json={"extension": "desk 4"}, headers=headers)
+    assert bad.status == 400
+    left = await pbx_client.put("/api/auth/me/extension", json={"extension": None}, headers=headers)
+    assert (await left.json())["user"]["extension"] is None
