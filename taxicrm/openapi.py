@@ -15,28 +15,23 @@ OPENAPI = web.AppKey("openapi", dict)
 
 
 def build_document(packages: tuple[str, ...] = DOCUMENTED_PACKAGES) -> dict[str, Any]:
-    """Merge every fragment's paths and component schemas into one OpenAPI 3.1 document."""
+    """Merge every fragment's paths and components into one OpenAPI 3.1 document."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "taxicrm", "version": "1", "description": "Dispatch CRM for radio-taxi call centers. "
                  "Errors are always {\"error\": {\"code\", \"message\"}}."},
         "paths": {},
-        "components": {
-            "schemas": {},
-            "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "taxicrm_session"},
-                "bearer": {"type": "http", "scheme": "bearer"},
-            },
-        },
+        "components": {},
         "security": [{"session": []}, {"bearer": []}],
     }
     for package in packages:
         for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
             if entry.name.startswith("openapi") and entry.name.endswith(".json"):
                 fragment = json.loads(entry.read_text(encoding="utf-8"))
-                _merge(document["paths"], fragment.get("paths", {}), f"{package}/{entry.name}")
-                _merge(document["components"]["schemas"], fragment.get("components", {}).get("schemas", {}),
-                       f"{package}/{entry.name}")
+                origin = f"{package}/{entry.name}"
+                _merge(document["paths"], fragment.get("paths", {}), origin)
+                for section, items in fragment.get("components", {}).items():
+                    _merge(document["components"].setdefault(section, {}), items, origin)
     return document
 
 

@@ -111,6 +111,13 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def aiohttp_client(database_url: str, redis_url: str, aiohttp_client: Callable[..., Awaitable[TestClient]]
+                   ) -> Callable[..., Awaitable[TestClient]]:
+    """pytest-aiohttp's client factory, set up after (so torn down before) this test's database and Redis."""
+    return aiohttp_client
+
+
+@pytest.fixture
 def app(settings: Settings) -> web.Application:
     """The real application, wired as in production."""
     return create_app(settings)
