@@ -19,7 +19,8 @@ from subscribers import cards
 from subscribers.phones import PhonePlan
 from taxicrm.auth import STAFF_ROLES, Role, allow, shared_secret_authenticator
 from taxicrm.errors import InvalidInput, NotFound
-from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, PUBLISHER, SETTINGS
+from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, PUBLISHER, REDIS, SETTINGS
+from taxicrm.leadership import run_as_leader
 from taxicrm.validation import json_object
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
         async def on_event(event: CallEvent) -> None:
             await telephony.handle_call_event(app[TELEPHONY], event)
 
-        ami = asyncio.create_task(AmiClient(parse_ami_url(settings.ami_url), on_event).run(), name="ami-client")
+        client = AmiClient(parse_ami_url(settings.ami_url), on_event)
+        # One instance follows the PBX; if it dies, another takes over within the lease.
+        ami = asyncio.create_task(run_as_leader(app[REDIS], "ami-client", client.run), name="ami-client")
     try:
         yield
     finally:

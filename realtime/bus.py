@@ -92,6 +92,10 @@ class RedisEventBus:
         delay = RETRY_MIN_SECONDS
         me = asyncio.current_task()
         while True:
+            # redis-py can swallow a cancellation that lands mid-command (it retries, or raises an error of its
+            # own): look for a pending cancel on every turn, or shutdown would wait on this loop forever.
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             try:
                 if position is None:
                     state = await self._state()
@@ -100,8 +104,6 @@ class RedisEventBus:
                 position = await self._read_new(position)
                 delay = RETRY_MIN_SECONDS
             except (RedisError, OSError, TimeoutError) as err:
-                # redis-py can turn a cancellation that lands mid-connect into an error of its own;
-                # a pending cancel must still stop the reader, or shutdown would wait on it forever.
                 if me is not None and me.cancelling():
                     raise asyncio.CancelledError from err
                 # Resuming from `position` after the outage loses nothing the stream still holds.
