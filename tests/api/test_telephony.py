@@ -231,3 +231,34 @@ async def test_an_operator_takes_over_an_extension_from_whoever_sat_there(pbx_cl
     assert bad.status == 400
     left = await pbx_client.put("/api/auth/me/extension", json={"extension": None}, headers=headers)
     assert (await left.json())["user"]["extension"] is None
+
+
+async def test_a_call_followed_on_the_pbx_manager_interface_pops_up_and_is_logged(aiohttp_client, settings,
+                                                                                   make_staff, db):
+    from urllib.parse import quote
+
+    from tests.ami_peer import SECRET as AMI_SECRET
+    from tests.ami_peer import FakeAsterisk, direct_call
+
+    pbx = FakeAsterisk(direct_call("1700000111.5", "09121234567", "مریم", "204"))
+    port = await pbx.start()
+    try:
+        user = await make_staff("operator", extension="204")
+        login_app = await aiohttp_client(create_app(settings))
+        token = (await (await login_app.post("/api/auth/login", json={"username": user.username,
+                                                                     "password": PASSWORD})).json())["token"]
+        # The console is connected before the instance that follows the PBX starts, so it sees the call ring.
+        ws = await login_app.ws_connect("/ws", headers={"Authorization": f"Bearer {token}"})
+        await ws.receive(timeout=5)
+        ami_url = f"ami://crm:{quote(AMI_SECRET)}@127.0.0.1:{port}"
+        await aiohttp_client(create_app(dataclasses.replace(settings, ami_url=ami_url)))
+        card = await next_event(ws, "call.ringing")
+        assert card["caller"]["e164"] == "+989121234567" and card["call"]["caller_name"] == "مریم"
+        assert (await next_event(ws, "call.answered"))["operator_id"] == user.id
+        assert (await next_event(ws, "call.ended"))["cause"] == "normal"
+        await ws.close()
+        row = await db.fetchrow("SELECT source, pbx_call_id, operator_id, end_cause FROM calls")
+        assert dict(row) == {"source": "ami", "pbx_call_id": "1700000111.5", "operator_id": user.id,
+                             "end_cause": "normal"}
+    finally:
+        await pbx.stop()
