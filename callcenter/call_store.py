@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-# A retried webhook or a replayed AMI event finds its call and adds to it, never a second row.
+# A retried webhook or a replayed AMI event finds its call and adds to it, never a second row. The same round
+# trip returns who sits at the ringing extensions and the caller's last calls (the new row is not yet visible
+# to the subqueries, so it is never among them).
 UPSERT_RINGING = """
-    INSERT INTO calls (pbx_call_id, source, caller_raw, caller_e164, caller_status, caller_name, dialled,
-                       ringing_extensions, subscriber_id, ringing_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-    ON CONFLICT (source, pbx_call_id) DO UPDATE SET
-        ringing_extensions = ARRAY(SELECT DISTINCT e FROM unnest(calls.ringing_extensions
-                                                                 || EXCLUDED.ringing_extensions) e ORDER BY e)
-    RETURNING id, subscriber_id, ringing_extensions
+    WITH call AS (
+        INSERT INTO calls (pbx_call_id, source, caller_raw, caller_e164, caller_status, caller_name, dialled,
+                           ringing_extensions, subscriber_id, ringing_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (source, pbx_call_id) DO UPDATE SET
+            ringing_extensions = ARRAY(SELECT DISTINCT e FROM unnest(calls.ringing_extensions
+                                                                     || EXCLUDED.ringing_extensions) e ORDER BY e)
+        RETURNING id, subscriber_id, ringing_extensions
+    )
+    SELECT call.id, call.subscriber_id, call.ringing_extensions,
+        (SELECT coalesce(json_object_agg(u.extension, u.id), '{}') FROM staff_users u
+         WHERE u.extension = ANY($8::text[]) AND u.is_active)::text AS operators,
+        (SELECT coalesce(json_agg(r), '[]') FROM (
+            SELECT c.id, c.ringing_at, c.answered_at IS NOT NULL AS answered, c.end_cause FROM calls c
+            WHERE c.subscriber_id = $9 AND c.pbx_call_id <> $1
+            ORDER BY c.ringing_at DESC LIMIT $11) r)::text AS recent_calls
+    FROM call
 """
 # The first answer sets the time; a transfer moves the call to the new extension and operator.
 MARK_ANSWERED = """
@@ -34,10 +47,6 @@ MARK_ENDED = """
 """
 SELECT_OPERATORS_AT = """
     SELECT id, extension FROM staff_users WHERE extension = ANY($1::text[]) AND is_active
-"""
-SELECT_RECENT_CALLS = """
-    SELECT id, ringing_at, answered_at, end_cause FROM calls
-    WHERE subscriber_id = $1 AND id <> $2 ORDER BY ringing_at DESC LIMIT $3
 """
 _CALL_COLUMNS = """c.id, c.pbx_call_id, c.source, c.caller_raw, c.caller_e164, c.caller_status, c.caller_name,
     c.dialled, c.ringing_extensions, c.answered_extension, c.operator_id, u.display_name AS operator_name,
@@ -70,13 +79,23 @@ class CallRow:
     ringing_extensions: list[str]
 
 
+@dataclass(frozen=True)
+class RingingCall:
+    """A call just logged as ringing, who sits at its ringing extensions, and the caller's last calls."""
+
+    id: int
+    operators: dict[str, int]
+    recent_calls: list[dict[str, Any]]
+
+
 async def upsert_ringing(conn: asyncpg.Connection, *, pbx_call_id: str, source: str, caller_raw: str | None,
                          caller_e164: str | None, caller_status: str, caller_name: str | None, dialled: str | None,
-                         extensions: list[str], subscriber_id: int | None, at: datetime) -> CallRow:
-    """Log a ringing call, or add newly ringing extensions to a call already logged."""
+                         extensions: list[str], subscriber_id: int | None, at: datetime,
+                         recent_calls: int) -> RingingCall:
+    """Log a ringing call (or add newly ringing extensions to one already logged), in one round trip."""
     row = await conn.fetchrow(UPSERT_RINGING, pbx_call_id, source, caller_raw, caller_e164, caller_status,
-                              caller_name, dialled, extensions, subscriber_id, at)
-    return CallRow(row["id"], row["subscriber_id"], list(row["ringing_extensions"]))
+                              caller_name, dialled, extensions, subscriber_id, at, recent_calls)
+    return RingingCall(row["id"], json.loads(row["operators"]), json.loads(row["recent_calls"]))
 
 
 async def mark_answered(conn: asyncpg.Connection, source: str, pbx_call_id: str, extension: str | None,
@@ -99,14 +118,6 @@ async def mark_ended(conn: asyncpg.Connection, source: str, pbx_call_id: str, ca
 async def operators_at(conn: asyncpg.Connection, extensions: list[str]) -> dict[str, int]:
     """Map the extensions where an active operator sits to that operator's user id."""
     return {r["extension"]: r["id"] for r in await conn.fetch(SELECT_OPERATORS_AT, extensions)}
-
-
-async def recent_calls(conn: asyncpg.Connection, subscriber_id: int, except_call: int,
-                       limit: int) -> list[dict[str, Any]]:
-    """Return the subscriber's latest calls other than the current one."""
-    rows = await conn.fetch(SELECT_RECENT_CALLS, subscriber_id, except_call, limit)
-    return [{"id": r["id"], "ringing_at": r["ringing_at"].isoformat(),
-             "answered": r["answered_at"] is not None, "end_cause": r["end_cause"]} for r in rows]
 
 
 async def list_calls(conn: asyncpg.Connection, since: datetime, until: datetime, subscriber_id: int | None,

@@ -58,12 +58,11 @@ async def _ringing(t: Telephony, event: CallEvent) -> Outcome:
             conn, pbx_call_id=event.call_id, source=event.source, caller_raw=event.caller,
             caller_e164=caller.phone.e164 if caller.phone else None, caller_status=caller.status,
             caller_name=event.caller_name, dialled=event.dialled, extensions=list(event.extensions),
-            subscriber_id=subscriber["id"] if subscriber else None, at=event.at,
+            subscriber_id=subscriber["id"] if subscriber else None, at=event.at, recent_calls=RECENT_CALLS_ON_CARD,
         )
-        if subscriber is not None:
-            subscriber["recent_calls"] = await call_store.recent_calls(conn, subscriber["id"], call.id,
-                                                                       RECENT_CALLS_ON_CARD)
-        operators = await call_store.operators_at(conn, list(event.extensions))
+    if subscriber is not None:
+        subscriber["recent_calls"] = call.recent_calls
+    operators = call.operators
     card = _card(call.id, event, caller, subscriber, matches)
     unknown = [e for e in event.extensions if e not in operators]
     if unknown:

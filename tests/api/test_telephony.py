@@ -262,3 +262,13 @@ async def test_a_call_followed_on_the_pbx_manager_interface_pops_up_and_is_logge
                              "end_cause": "normal"}
     finally:
         await pbx.stop()
+
+
+async def test_the_card_lists_the_callers_earlier_calls(pbx_client, operator, make_subscriber):
+    _, _, ws = operator
+    await make_subscriber(phones=("+989121234567",))
+    for call_id in ("first", "second"):
+        await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring(call_id, "09121234567"))
+    await next_event(ws, "call.ringing")
+    second = await next_event(ws, "call.ringing")
+    assert [c["id"] for c in second["subscriber"]["recent_calls"]] == [second["call"]["id"] - 1]
