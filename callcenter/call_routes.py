@@ -16,6 +16,7 @@ from callcenter import call_store, telephony, webhook
 from callcenter.callers import identify_caller
 from callcenter.calls import CallEvent
 from subscribers import cards
+from subscribers.keys import add_merge_participant
 from subscribers.phones import PhonePlan
 from taxicrm.auth import STAFF_ROLES, Role, allow, shared_secret_authenticator
 from taxicrm.errors import InvalidInput, NotFound
@@ -34,6 +35,7 @@ def setup(app: web.Application) -> None:
     app[AUTHENTICATORS].append(shared_secret_authenticator(app[SETTINGS].webhook_secret, Role.PBX,
                                                            header=SECRET_HEADER))
     app.cleanup_ctx.append(_telephony)
+    add_merge_participant(app, call_store.move_calls)  # A merged subscriber's calls follow them.
     app.router.add_post("/api/pbx/call-events", post_call_event)
     app.router.add_get("/api/pbx/caller-name", caller_name)
     app.router.add_get("/api/calls", list_calls)

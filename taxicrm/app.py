@@ -12,6 +12,8 @@ import callcenter.call_routes
 import callcenter.routes
 import dispatch.routes
 import realtime.routes
+import subscribers.routes
+import subscribers.transfer_routes
 from taxicrm import health, openapi
 from taxicrm.auth import Role, allowed_roles, shared_secret_authenticator
 from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS
@@ -26,6 +28,8 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     callcenter.routes.setup,
     callcenter.call_routes.setup,
     dispatch.routes.setup,
+    subscribers.routes.setup,
+    subscribers.transfer_routes.setup,
 )
 
 

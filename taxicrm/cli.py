@@ -5,22 +5,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import csv
 import dataclasses
 import getpass
 import logging
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 
+import asyncpg
 from aiohttp import web
 
 from callcenter.model import StaffUser
+from subscribers import transfer
+from subscribers.importer import Rejection
+from subscribers.phones import PhonePlan
+from subscribers.transfer import ImportProgress, ImportSummary
 from taxicrm.accesslog import AccessLogger, configure_logging
 from taxicrm.app import create_app
 from taxicrm.auth import STAFF_ROLES
 from taxicrm.embedded import EmbeddedError, EmbeddedServers
-from taxicrm.errors import DomainError
+from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.migrations import MigrationError, migrate
 from taxicrm.settings import Settings, SettingsError, load_settings, settings_table
 from taxicrm.startup import StartupError, check_postgres, check_redis, create_user, ensure_first_admin
@@ -53,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--extension", help="the operator's phone extension (digits)")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     commands.add_parser("settings", help="list every environment variable, its default and meaning")
+    importer = commands.add_parser(
+        "import-subscribers", help="import subscribers from a CSV file",
+        description="Import subscribers from a UTF-8 CSV file whose header names the columns name, phones and "
+        "(optionally) addresses. phones: numbers separated by ';', each NUMBER or NUMBER|LABEL. addresses: "
+        "separated by ';', each LABEL|FULL TEXT|LANDMARK|LAT|LNG (trailing parts optional; one part is the full "
+        "text). A row whose phones already belong to a subscriber is not imported again, so re-running a file "
+        "is safe. Rows are committed in batches of 50,000.")
+    importer.add_argument("file", metavar="FILE", help="the CSV file to import")
+    importer.add_argument("--dry-run", action="store_true",
+                          help="check every row, against the database too, and change nothing")
+    importer.add_argument("--report", metavar="CSV",
+                          help="write the rejected rows to this CSV file: line, code, reason and the row itself")
+    exporter = commands.add_parser("export-subscribers", help="export every live subscriber to a CSV file",
+                                   description="Write every subscriber (merged ones left out) with phones and "
+                                   "addresses to a UTF-8 CSV file in the layout import-subscribers reads.")
+    exporter.add_argument("file", metavar="FILE", help="the CSV file to write (replaced if it exists)")
     return parser
 
 
@@ -74,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 applied = asyncio.run(_migrate(resolved.database_url or ""))
             print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
             return 0
+        if args.command == "import-subscribers":
+            return run_import(settings, args.file, dry_run=args.dry_run, report_path=args.report)
+        if args.command == "export-subscribers":
+            return run_export(settings, args.file)
         password = _read_password(args.password_stdin)
         with servers(settings, redis=False) as resolved:
             user = asyncio.run(_create_user(resolved.database_url or "", args, password))
@@ -159,3 +186,105 @@ async def _serve(settings: Settings, started: float) -> None:
         log.info("stopping")
     finally:
         await runner.cleanup()
+
+
+def run_import(settings: Settings, path: str, *, dry_run: bool, report_path: str | None) -> int:
+    """Import a subscriber CSV file with a progress bar on stderr; print the summary and the rejections."""
+    plan = PhonePlan(settings.phone_region, settings.area_code)
+    with _open(path, "rb") as source, contextlib.ExitStack() as stack:
+        total = transfer.count_rows(source)
+        source.seek(0)
+        shown: list[Rejection] = []
+        report = None
+        if report_path is not None:
+            report = csv.writer(stack.enter_context(_open(report_path, "w", encoding="utf-8", newline="")))
+            report.writerow(transfer.REPORT_COLUMNS)
+
+        def on_rejection(rejection: Rejection) -> None:
+            if report is None:
+                shown.append(rejection)  # Only the first few are printed; a report file holds any number.
+            else:
+                report.writerow(transfer.report_row(rejection))
+
+        with servers(settings, redis=False) as resolved:
+            summary = asyncio.run(_import(resolved.database_url or "", source, plan, dry_run, on_rejection,
+                                          _progress_bar(total)))
+    verb = "would import" if dry_run else "imported"
+    print(f"{'dry run: ' if dry_run else ''}{verb} {summary.imported} of {summary.rows} row(s); rejected "
+          f"{summary.rejected} ({summary.already_imported} already imported)"
+          + ("; nothing was changed" if dry_run else ""))
+    if summary.ignored_columns:
+        print(f"ignored column(s): {', '.join(summary.ignored_columns)}")
+    for rejection in shown[:20]:
+        print(f"line {rejection.line}: {rejection.code}: {rejection.reason}")
+    if len(shown) > 20:
+        print(f"... and {len(shown) - 20} more; --report FILE lists them all")
+    if report_path is not None and summary.rejected:
+        print(f"rejected rows written to {report_path}")
+    return 0
+
+
+async def _import(database_url: str, source: Iterable[bytes], plan: PhonePlan, dry_run: bool,
+                  on_rejection: Callable[[Rejection], None], on_progress: Callable[[ImportProgress], None],
+                  ) -> ImportSummary:
+    await _migrate(database_url)
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool:
+        return await transfer.import_subscribers(pool, source, plan, dry_run=dry_run,
+                                                 on_rejection=on_rejection, on_progress=on_progress)
+
+
+def run_export(settings: Settings, path: str) -> int:
+    """Export every live subscriber to a CSV file."""
+    with _open(path, "w", encoding="utf-8", newline="") as target, servers(settings, redis=False) as resolved:
+        count = asyncio.run(_export(resolved.database_url or "", target))
+    print(f"exported {count} subscriber(s) to {path}")
+    return 0
+
+
+async def _export(database_url: str, target: IO[str]) -> int:
+    await _migrate(database_url)
+    count = 0
+
+    def counted(rows: int) -> None:
+        nonlocal count
+        count = rows
+
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool, contextlib.aclosing(
+            transfer.export_subscribers(pool, on_progress=counted)) as chunks:
+        async for chunk in chunks:
+            target.write(chunk)
+    return count
+
+
+def _open(path: str, mode: str, **options: Any) -> IO[Any]:
+    try:
+        return open(path, mode, **options)  # The caller closes it, in a with statement.
+    except OSError as err:
+        raise InvalidInput(f"cannot open {path}: {err.strerror}") from None
+
+
+def _progress_bar(total: int) -> Callable[[ImportProgress], None]:
+    """Draw rows done / total and the rate on stderr: a bar on a terminal, a line every 10 s otherwise."""
+    started = time.monotonic()
+    is_terminal = sys.stderr.isatty()
+    last_drawn = started
+
+    def draw(progress: ImportProgress) -> None:
+        nonlocal last_drawn
+        now = time.monotonic()
+        if now - last_drawn < (0.2 if is_terminal else 10.0) and not progress.is_finished:
+            return
+        last_drawn = now
+        rate = progress.rows / max(now - started, 1e-6)
+        # The total counts lines; quoted line breaks make it a little more than the rows.
+        expected = progress.rows if progress.is_finished else max(total, progress.rows)
+        share = progress.rows / expected if expected else 1.0
+        text = (f"{progress.rows:,}/{expected:,} rows ({share:.0%}), {rate:,.0f} rows/s, "
+                f"{progress.rejected:,} rejected")
+        if is_terminal:
+            sys.stderr.write(f"\r[{'#' * int(share * 30):<30}] {text}" + ("\n" if progress.is_finished else ""))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    return draw

@@ -272,3 +272,18 @@ async def test_the_card_lists_the_callers_earlier_calls(pbx_client, operator, ma
     await next_event(ws, "call.ringing")
     second = await next_event(ws, "call.ringing")
     assert [c["id"] for c in second["subscriber"]["recent_calls"]] == [second["call"]["id"] - 1]
+
+
+async def test_merging_subscribers_moves_their_calls_too(pbx_client, make_subscriber, make_staff, db):
+    kept = await make_subscriber(name="Maryam", phones=("+989121234567",))
+    other = await make_subscriber(name="Maryam R", phones=("+989351234567",))
+    for call_id, caller in (("k1", "09121234567"), ("o1", "09351234567"), ("o2", "09351234567")):
+        await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring(call_id, caller))
+    supervisor = await make_staff("supervisor")
+    login = await pbx_client.post("/api/auth/login", json={"username": supervisor.username, "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {(await login.json())['token']}"}
+    merged = await pbx_client.post(f"/api/subscribers/{kept}/merge", json={"other_id": other}, headers=headers)
+    assert merged.status == 200, await merged.text()
+    assert await db.fetchval("SELECT count(*) FROM calls WHERE subscriber_id = $1", kept) == 3
+    moved = json.loads(await db.fetchval("SELECT moved FROM subscriber_merges"))
+    assert moved["calls"] == 2
