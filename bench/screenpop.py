@@ -11,6 +11,7 @@ ringing one operator. Reports p50/p95/p99/max and writes bench/results/screenpop
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -91,7 +92,10 @@ async def prepare_database() -> None:
 
 
 async def run_load(url: str) -> dict[str, object]:
+    # The load generator's own garbage-collection pauses would be counted as the service's latency.
+    gc.disable()
     latencies: list[float] = []
+    responses: list[float] = []
     sent: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
         sockets = []
@@ -122,9 +126,10 @@ async def run_load(url: str) -> dict[str, object]:
             call_id = f"bench-{n}"
             payload = {"event": "ringing", "call_id": call_id, "extensions": str(201 + n % OPERATORS),
                        "caller": "0912" + str(random.randint(1, SUBSCRIBERS)).zfill(7)}
-            sent[call_id] = time.perf_counter()
+            sent[call_id] = started = time.perf_counter()
             async with session.post(f"{url}/api/pbx/call-events", json=payload,
                                     headers={"X-Taxicrm-Secret": SECRET}) as response:
+                responses.append((time.perf_counter() - started) * 1000)
                 if response.status != 202:
                     errors += 1
 
@@ -138,22 +143,40 @@ async def run_load(url: str) -> dict[str, object]:
             tasks.append(asyncio.create_task(ring(n)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
+        lookups = await caller_name_lookups(session, url)
         await asyncio.sleep(1)
         for task in listeners:
             task.cancel()
         for ws in sockets:
             await ws.close()
     latencies.sort()
+    responses.sort()
 
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 2)
+    def pct(p: float, values: list[float] = latencies) -> float:
+        return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 2)
 
     return {
         "events_sent": total, "cards_received": len(latencies), "webhook_errors": errors, "lost": len(sent),
         "achieved_rate_per_s": round(total / elapsed, 1),
         "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "max": round(latencies[-1], 2),
                        "mean": round(statistics.fmean(latencies), 2)},
+        # The webhook's own answer, for telling a slow request path from a slow push to the websocket.
+        "webhook_response_ms": {"p50": pct(50, responses), "p99": pct(99, responses)},
+        "caller_name_lookup_ms": {"p50": pct(50, lookups), "p99": pct(99, lookups), "requests": len(lookups)},
     }
+
+
+async def caller_name_lookups(session: aiohttp.ClientSession, url: str, count: int = 2000) -> list[float]:
+    """Time the PBX's caller-name lookup, one request after another, for random known numbers."""
+    timings = []
+    for _ in range(count):
+        number = "0912" + str(random.randint(1, SUBSCRIBERS)).zfill(7)
+        started = time.perf_counter()
+        async with session.get(f"{url}/api/pbx/caller-name", params={"number": number},
+                               headers={"X-Taxicrm-Secret": SECRET}) as response:
+            await response.read()
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)
 
 
 async def main() -> None:
