@@ -18,30 +18,33 @@ async def pbx_client(aiohttp_client, settings):
 
 
 @pytest.fixture
-def make_subscriber(db):
-    """Factory: a subscriber with phones (E.164), addresses and notes, written as the subscribers domain stores them."""
+def make_subscriber(db, make_staff, settings):
+    """Factory: a subscriber created through the subscribers service, with addresses used at given hours."""
 
     async def make(name="مریم رضایی", phones=("+989121234567",), addresses=(), notes=()):
-        from subscribers.text import search_key
+        from subscribers import service
+        from subscribers.model import NewAddress, NewPhone
+        from subscribers.phones import PhonePlan
+        from subscribers.text import clean_text
 
-        async with db.acquire() as conn, conn.transaction():
-            subscriber_id = await conn.fetchval(
-                "INSERT INTO subscribers (name, name_key) VALUES ($1, $2) RETURNING id", name, search_key(name))
-            for e164 in phones:
-                await conn.execute(
-                    "INSERT INTO subscriber_phones (subscriber_id, e164, raw, national, kind)"
-                    " VALUES ($1, $2, $2, substr($2, 4), 'mobile')", subscriber_id, e164)
-            for label, text, hours, uses in addresses:
-                by_hour = [0] * 24
-                for hour in hours:
-                    by_hour[hour] += 1
-                await conn.execute(
-                    "INSERT INTO subscriber_addresses (subscriber_id, label, full_text, text_key, pickup_count,"
-                    " pickups_by_hour) VALUES ($1, $2, $3, $3, $4, $5)", subscriber_id, label, text, uses, by_hour)
-            for body, pinned in notes:
-                await conn.execute("INSERT INTO subscriber_notes (subscriber_id, body, is_pinned) VALUES ($1, $2, $3)",
-                                   subscriber_id, body, pinned)
-        return subscriber_id
+        record = await service.create_subscriber(db, name, [NewPhone(p) for p in phones],
+                                                 [NewAddress(text, label) for label, text, _, _ in addresses],
+                                                 PhonePlan())
+        now = datetime.now(UTC)
+        quiet_hour = (now.astimezone(settings.timezone).hour + 12) % 24  # Never the hour the test rings at.
+        saved = {a.full_text: a.id for a in record.addresses}
+        async with db.acquire() as conn:
+            for _, text, hours, uses in addresses:
+                # `uses` pickups at the quiet hour, then one at each of `hours`.
+                for hour in [quiet_hour] * uses + list(hours):
+                    await service.record_address_use(conn, saved[clean_text(text)], as_pickup=True,
+                                                     local_hour=hour, at=now)
+        author = await make_staff("operator") if notes else None
+        for body, pinned in notes:
+            note = await service.add_note(db, record.subscriber.id, body, None, author.id, now)
+            if pinned:
+                await service.pin_note(db, record.subscriber.id, note.id, True)
+        return record.subscriber.id
 
     return make
 
