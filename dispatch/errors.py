@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taxicrm.errors import NotFound
+from taxicrm.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class DriverNotFound(NotFound):
@@ -12,3 +12,36 @@ class DriverNotFound(NotFound):
 
     def __init__(self, driver_id: int) -> None:
         super().__init__(f"There is no driver {driver_id}.")
+
+
+class IllegalTransition(Conflict):
+    """The ride's status does not allow this action."""
+
+    code = "illegal_transition"
+
+    def __init__(self, ride_id: int, ride_status: str, action: str, message: str) -> None:
+        super().__init__(message)
+        # Not `status`: that attribute is the HTTP status every DomainError carries.
+        self.ride_id, self.ride_status, self.action = ride_id, ride_status, action
+
+
+class ActorNotAllowed(Forbidden):
+    """The action is possible in the ride's status, but not for this actor."""
+
+    code = "actor_not_allowed"
+
+    def __init__(self, ride_id: int, action: str, message: str) -> None:
+        super().__init__(message)
+        self.ride_id, self.action = ride_id, action
+
+
+class ReasonRequired(InvalidInput):
+    """An action that must say why (a cancellation) came without a reason."""
+
+    code = "reason_required"
+
+
+class DriverRequired(InvalidInput):
+    """Assigning a ride by hand must name the driver."""
+
+    code = "driver_required"

@@ -26,3 +26,146 @@ class Driver:
     status: DriverStatus
     suspended_reason: str | None
     created_at: datetime
+
+
+RideId = NewType("RideId", int)
+
+
+class VehicleClass(StrEnum):
+    """The kind of car a ride asks for; a driver is only offered rides of their own class."""
+
+    SEDAN = "sedan"
+    VAN = "van"
+    LUXURY = "luxury"
+
+
+class DriverAvailability(StrEnum):
+    """What a driver's app last said about their readiness for a job."""
+
+    AVAILABLE = "available"
+    BUSY = "busy"
+    ON_BREAK = "on_break"
+    OFFLINE = "offline"
+
+
+class RideStatus(StrEnum):
+    """Where a ride stands in its lifecycle."""
+
+    SCHEDULED = "scheduled"
+    REQUESTED = "requested"
+    OFFERING = "offering"
+    UNASSIGNED = "unassigned"
+    ASSIGNED = "assigned"
+    ARRIVED = "arrived"
+    ON_BOARD = "on_board"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_DRIVER_FOUND = "no_driver_found"
+    NO_SHOW = "no_show"
+
+
+class RideAction(StrEnum):
+    """Something done to a ride that may move it to another status."""
+
+    RELEASE = "release"
+    OFFER = "offer"
+    ACCEPT = "accept"
+    ASSIGN = "assign"
+    MARK_UNASSIGNED = "mark_unassigned"
+    MARK_NO_DRIVER_FOUND = "mark_no_driver_found"
+    ARRIVE = "arrive"
+    PICK_UP = "pick_up"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    NO_SHOW = "no_show"
+
+
+class ActorKind(StrEnum):
+    """Who acts on a ride."""
+
+    OPERATOR = "operator"
+    DRIVER = "driver"
+    CUSTOMER = "customer"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One who acts on a ride; `id` is the operator's account, the driver's id, or None for the system."""
+
+    kind: ActorKind
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class RideState:
+    """The part of a ride its state machine and matching read."""
+
+    id: RideId
+    status: RideStatus
+    vehicle_class: VehicleClass
+    # None means "as soon as possible"; a time means a pre-booking.
+    pickup_at: datetime | None = None
+    driver_id: DriverId | None = None
+    # The driver holding the current offer; only meaningful while the ride is offering.
+    offered_to: DriverId | None = None
+
+
+@dataclass(frozen=True)
+class RideEvent:
+    """One stored step of a ride's history: what was done, by whom, when and why."""
+
+    ride_id: RideId
+    action: RideAction
+    from_status: RideStatus
+    to_status: RideStatus
+    actor: Actor
+    at: datetime
+    reason: str | None
+    driver_id: DriverId | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A driver found near a pickup, with what matching needs to know about them."""
+
+    driver_id: DriverId
+    distance_m: float
+    idle_since: datetime
+    vehicle_class: VehicleClass
+    status: DriverAvailability
+    last_seen: datetime
+    suspended: bool
+
+
+class SkipReason(StrEnum):
+    """Why a nearby driver was not offered a ride: the supervisor's answer to "why not me"."""
+
+    SUSPENDED = "suspended"
+    WRONG_CLASS = "wrong_class"
+    NOT_AVAILABLE = "not_available"
+    STALE_POSITION = "stale_position"
+    DECLINED_BEFORE = "declined_before"
+    ALREADY_OFFERED = "already_offered"
+    TOO_FAR = "too_far"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What matching made of one candidate: its place in the offer order, or why it was skipped."""
+
+    candidate: Candidate
+    rank: int | None
+    skip_reason: SkipReason | None
+
+    @property
+    def is_eligible(self) -> bool:
+        """Whether the driver may be offered the ride."""
+        return self.skip_reason is None
+
+
+class OfferStep(StrEnum):
+    """What to do after an offer was declined, timed out or lost to a disconnect."""
+
+    OFFER_NEXT = "offer_next"
+    UNASSIGNED = "unassigned"
