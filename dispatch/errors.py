@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from taxicrm.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
@@ -45,3 +47,12 @@ class DriverRequired(InvalidInput):
     """Assigning a ride by hand must name the driver."""
 
     code = "driver_required"
+
+
+class NoTariffInForce(Conflict):
+    """No tariff version covers the moment a trip is priced."""
+
+    code = "no_tariff_in_force"
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"No tariff is in force at {at.isoformat()}.")

@@ -23,8 +23,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum, StrEnum
 
+from dispatch.errors import NoTariffInForce
 from dispatch.traces import LatLng, haversine_m
-from taxicrm.errors import DomainError
 
 
 class Weekday(IntEnum):
@@ -85,16 +85,6 @@ LINE_LABELS: dict[LineCode, tuple[str, str]] = {
     LineCode.MINIMUM: ("Minimum fare top-up", "تکمیل حداقل کرایه"),
     LineCode.ROUNDING: ("Rounding", "گرد کردن"),
 }
-
-
-class NoTariffInForce(DomainError):
-    """No tariff version covers the moment a trip is priced."""
-
-    status = 409
-    code = "no_tariff_in_force"
-
-    def __init__(self, at: datetime) -> None:
-        super().__init__(f"No tariff is in force at {at.isoformat()}.")
 
 
 @dataclass(frozen=True)

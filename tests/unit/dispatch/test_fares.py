@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dispatch.errors import NoTariffInForce
 from dispatch.fares import (
     EVERY_DAY,
     DayType,
     FareLine,
-    NoTariffInForce,
     PricingRule,
     Schedule,
     ScheduleKind,
