@@ -56,3 +56,46 @@ class NoTariffInForce(Conflict):
 
     def __init__(self, at: datetime) -> None:
         super().__init__(f"No tariff is in force at {at.isoformat()}.")
+
+
+class InvalidPlate(InvalidInput):
+    """A vehicle plate that cannot be read; the message quotes it and says why."""
+
+    code = "invalid_plate"
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(f"'{raw}' is not a usable plate: {reason}.")
+        self.reason = reason
+
+
+class InvalidCoordinates(InvalidInput):
+    """A position outside the ranges a map (and Redis GEO) can hold."""
+
+    code = "invalid_coordinates"
+
+
+class DriverPhoneTaken(Conflict):
+    """Another driver already has this phone number."""
+
+    code = "driver_phone_taken"
+
+    def __init__(self, phone: str) -> None:
+        super().__init__(f"Another driver already has the phone number {phone}.")
+
+
+class DriverAlreadySuspended(Conflict):
+    """Suspending a driver who is already suspended."""
+
+    code = "driver_already_suspended"
+
+    def __init__(self, driver_id: int) -> None:
+        super().__init__(f"Driver {driver_id} is already suspended.")
+
+
+class DriverNotSuspended(Conflict):
+    """Reinstating a driver who is not suspended."""
+
+    code = "driver_not_suspended"
+
+    def __init__(self, driver_id: int) -> None:
+        super().__init__(f"Driver {driver_id} is not suspended.")

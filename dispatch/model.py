@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import NewType
 
@@ -46,6 +46,8 @@ class DriverAvailability(StrEnum):
     BUSY = "busy"
     ON_BREAK = "on_break"
     OFFLINE = "offline"
+    # Set by the center, never by the app: the driver went silent and was taken out of dispatch.
+    UNREACHABLE = "unreachable"
 
 
 class RideStatus(StrEnum):
@@ -169,3 +171,56 @@ class OfferStep(StrEnum):
 
     OFFER_NEXT = "offer_next"
     UNASSIGNED = "unassigned"
+
+
+class PlateKind(StrEnum):
+    """How a vehicle plate is read: the Iranian civilian format, or free text for anything else."""
+
+    IRANIAN = "iranian"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Plate:
+    """A vehicle plate: the canonical form stored and matched, and the form shown to people."""
+
+    kind: PlateKind
+    canonical: str
+    display: str
+
+
+@dataclass(frozen=True)
+class DriverProfile:
+    """Everything the center records about a driver: identity, car, contract and suspension."""
+
+    id: DriverId
+    name: str
+    status: DriverStatus
+    suspended_reason: str | None
+    suspended_at: datetime | None
+    suspended_by: int | None
+    phone: str | None
+    licence_number: str | None
+    plate_kind: PlateKind | None
+    plate: str | None
+    plate_display: str | None
+    vehicle_make: str | None
+    vehicle_model: str | None
+    vehicle_colour: str | None
+    vehicle_class: VehicleClass
+    contract_start: date | None
+    contract_end: date | None
+    commission_bp: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LivePosition:
+    """Where a driver was last seen, from the live (Redis) state, and how far from a search point."""
+
+    driver_id: DriverId
+    lat: float
+    lng: float
+    distance_m: float
+    last_seen: datetime
+    status: DriverAvailability
