@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from taxicrm.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from dispatch.model import Ride
 
 
 class DriverNotFound(NotFound):
@@ -99,3 +103,62 @@ class DriverNotSuspended(Conflict):
 
     def __init__(self, driver_id: int) -> None:
         super().__init__(f"Driver {driver_id} is not suspended.")
+
+
+class RideNotFound(NotFound):
+    """No ride has this id."""
+
+    code = "ride_not_found"
+
+    def __init__(self, ride_id: int) -> None:
+        super().__init__(f"There is no ride {ride_id}.")
+
+
+class ActiveRideExists(Conflict):
+    """The caller already has a ride under way; booking another must be confirmed."""
+
+    code = "active_ride_exists"
+
+    def __init__(self, ride: Ride) -> None:
+        when = f" for {ride.pickup_at.isoformat()}" if ride.pickup_at else ""
+        super().__init__(f"This caller already has ride {ride.id} ({ride.status.value.replace('_', ' ')}{when}, "
+                         f"from {ride.pickup.text}). Confirm to book another.")
+        self.ride_id = ride.id
+
+
+class RideChanged(Conflict):
+    """Someone changed the ride between reading and writing it; reload and try again."""
+
+    code = "ride_changed"
+
+    def __init__(self, ride_id: int) -> None:
+        super().__init__(f"Ride {ride_id} was changed by someone else just now; reload it and try again.")
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key came back with a different booking than the one it booked."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, ride_id: int) -> None:
+        super().__init__(f"This Idempotency-Key already booked ride {ride_id} with other details; "
+                         "use a new key for a new booking.")
+
+
+class SubscriberBlocked(Conflict):
+    """The subscriber is blocked; booking for them must be confirmed."""
+
+    code = "subscriber_blocked"
+
+    def __init__(self, subscriber_id: int, reason: str | None) -> None:
+        super().__init__(f"Subscriber {subscriber_id} is blocked: {reason or 'no reason given'}. "
+                         "Confirm to book anyway.")
+
+
+class CallNotFound(NotFound):
+    """The call a booking names does not exist."""
+
+    code = "call_not_found"
+
+    def __init__(self, call_id: int) -> None:
+        super().__init__(f"There is no call {call_id}.")

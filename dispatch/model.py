@@ -1,11 +1,12 @@
-"""Records of drivers, as far as the foundation needs them: identity, status and app tokens."""
+"""Records of dispatch: drivers and their cars, rides and their history, matching decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import NewType
+from typing import Any, NewType
 
 DriverId = NewType("DriverId", int)
 
@@ -224,3 +225,107 @@ class LivePosition:
     distance_m: float
     last_seen: datetime
     status: DriverAvailability
+
+
+
+class Channel(StrEnum):
+    """Where a booking came from."""
+
+    CONSOLE = "console"
+    SELF_SERVICE = "self_service"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A pickup or destination as the ride keeps it; `address_id` names the saved address it came from."""
+
+    text: str
+    landmark: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    address_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewRide:
+    """A validated booking, ready to insert."""
+
+    subscriber_id: int | None
+    walk_in_name: str | None
+    walk_in_phone: str | None
+    call_id: int | None
+    pickup: Place
+    destination: Place | None
+    passengers: int
+    vehicle_class: VehicleClass
+    notes_for_driver: str | None
+    pickup_at: datetime | None
+    status: RideStatus
+    booked_by: int | None
+    booked_via: Channel
+    idempotency_scope: str
+    idempotency_key: str
+    request_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Ride:
+    """A booked ride as the console shows it; `version` counts its changes."""
+
+    id: RideId
+    status: RideStatus
+    subscriber_id: int | None
+    walk_in_name: str | None
+    walk_in_phone: str | None
+    call_id: int | None
+    pickup: Place
+    destination: Place | None
+    passengers: int
+    vehicle_class: VehicleClass
+    notes_for_driver: str | None
+    pickup_at: datetime | None
+    due_at: datetime
+    driver_id: DriverId | None
+    cancelled_by: Actor | None
+    cancel_reason: str | None
+    booked_by: int | None
+    booked_via: Channel
+    request_hash: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def state(self) -> RideState:
+        """The part the state machine reads."""
+        return RideState(id=self.id, status=self.status, vehicle_class=self.vehicle_class,
+                         pickup_at=self.pickup_at, driver_id=self.driver_id)
+
+
+@dataclass(frozen=True)
+class RideStep:
+    """One stored step of a ride's history; `action` is a RideAction, "book" or "change_route"."""
+
+    id: int
+    ride_id: RideId
+    action: str
+    from_status: RideStatus | None
+    to_status: RideStatus
+    actor: Actor
+    reason: str | None
+    driver_id: DriverId | None
+    details: Mapping[str, Any] | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RideFilter:
+    """What a ride list asks for; empty `statuses` means any status."""
+
+    statuses: frozenset[RideStatus] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+    subscriber_id: int | None = None
+    phone: str | None = None
+    limit: int = 100

@@ -10,6 +10,7 @@ from aiohttp import web
 
 import callcenter.call_routes
 import callcenter.routes
+import dispatch.ride_routes
 import dispatch.routes
 import realtime.routes
 import subscribers.routes
@@ -28,6 +29,7 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     callcenter.routes.setup,
     callcenter.call_routes.setup,
     dispatch.routes.setup,
+    dispatch.ride_routes.setup,
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
 )

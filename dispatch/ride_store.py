@@ -1,0 +1,216 @@
+"""SQL for rides and their history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from dispatch.model import (
+    Actor,
+    ActorKind,
+    Channel,
+    DriverId,
+    NewRide,
+    Place,
+    Ride,
+    RideFilter,
+    RideId,
+    RideStatus,
+    RideStep,
+    VehicleClass,
+)
+
+_PLACE_COLUMNS = ("text", "landmark", "lat", "lng", "address_id")
+_RIDE_COLUMNS = (
+    "id, status, subscriber_id, walk_in_name, walk_in_phone, call_id, "
+    + ", ".join(f"{end}_{c}" for end in ("pickup", "destination") for c in _PLACE_COLUMNS)
+    + ", passengers, vehicle_class, notes_for_driver, pickup_at, due_at, driver_id, cancelled_by_kind, "
+    "cancelled_by_id, cancel_reason, booked_by, booked_via, request_hash, version, created_at, updated_at"
+)
+
+INSERT_RIDE = f"""
+    INSERT INTO rides (subscriber_id, walk_in_name, walk_in_phone, call_id,
+                       pickup_text, pickup_landmark, pickup_lat, pickup_lng, pickup_address_id,
+                       destination_text, destination_landmark, destination_lat, destination_lng, destination_address_id,
+                       passengers, vehicle_class, notes_for_driver, pickup_at, status, booked_by, booked_via,
+                       idempotency_scope, idempotency_key, request_hash, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+            $22, $23, $24, $25, $25)
+    ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
+    RETURNING {_RIDE_COLUMNS}
+"""  # DO NOTHING, not an error: the loser of a double-submit reads the winner's ride instead.
+SELECT_BY_KEY = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2"
+SELECT_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1"
+# Serializes bookings for one caller, so two operators cannot both pass the active-ride check.
+LOCK_CALLER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+SELECT_ACTIVE_OF_CALLER = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides
+    WHERE (subscriber_id = $1 OR walk_in_phone = $2) AND status = ANY($3::text[])
+    ORDER BY due_at LIMIT 1
+"""
+# Conditional updates: a writer that read an older version changes nothing and learns it lost the race.
+CANCEL_RIDE = f"""
+    UPDATE rides SET status = 'cancelled', cancelled_by_kind = $3, cancelled_by_id = $4, cancel_reason = $5,
+                     updated_at = $6, version = version + 1
+    WHERE id = $1 AND version = $2
+    RETURNING {_RIDE_COLUMNS}
+"""
+UPDATE_ROUTE = f"""
+    UPDATE rides SET pickup_text = $3, pickup_landmark = $4, pickup_lat = $5, pickup_lng = $6, pickup_address_id = $7,
+                     destination_text = $8, destination_landmark = $9, destination_lat = $10, destination_lng = $11,
+                     destination_address_id = $12, updated_at = $13, version = version + 1
+    WHERE id = $1 AND version = $2
+    RETURNING {_RIDE_COLUMNS}
+"""
+# Linking addresses saved after the booking is no change to the ride's route, so the version stays.
+LINK_ADDRESSES = """
+    UPDATE rides SET pickup_address_id = COALESCE($2, pickup_address_id),
+                     destination_address_id = COALESCE($3, destination_address_id)
+    WHERE id = $1
+"""
+MOVE_RIDES = "UPDATE rides SET subscriber_id = $2 WHERE subscriber_id = $1"
+INSERT_STEP = """
+    INSERT INTO ride_events (ride_id, action, from_status, to_status, actor_kind, actor_id, reason, driver_id,
+                             details, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
+"""
+SELECT_STEPS = """
+    SELECT id, ride_id, action, from_status, to_status, actor_kind, actor_id, reason, driver_id, details, at
+    FROM ride_events WHERE ride_id = $1 ORDER BY id
+"""
+LIST_RIDES = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides
+    WHERE (cardinality($1::text[]) = 0 OR status = ANY($1::text[]))
+      AND ($2::timestamptz IS NULL OR due_at >= $2)
+      AND ($3::timestamptz IS NULL OR due_at < $3)
+      AND ($4::bigint IS NULL OR subscriber_id = $4)
+      AND ($5::text IS NULL OR walk_in_phone = $5)
+    ORDER BY due_at DESC, id DESC
+    LIMIT $6
+"""
+
+
+def _place(row: asyncpg.Record, end: str) -> Place | None:
+    if row[f"{end}_text"] is None:
+        return None
+    return Place(*(row[f"{end}_{c}"] for c in _PLACE_COLUMNS))
+
+
+def _ride(row: asyncpg.Record) -> Ride:
+    pickup = _place(row, "pickup")
+    if pickup is None:
+        raise ValueError(f"ride {row['id']} has no pickup")  # The table forbids it; this keeps the type honest.
+    cancelled_by = (None if row["cancelled_by_kind"] is None
+                    else Actor(ActorKind(row["cancelled_by_kind"]), row["cancelled_by_id"]))
+    return Ride(
+        id=RideId(row["id"]), status=RideStatus(row["status"]), subscriber_id=row["subscriber_id"],
+        walk_in_name=row["walk_in_name"], walk_in_phone=row["walk_in_phone"], call_id=row["call_id"],
+        pickup=pickup, destination=_place(row, "destination"), passengers=row["passengers"],
+        vehicle_class=VehicleClass(row["vehicle_class"]), notes_for_driver=row["notes_for_driver"],
+        pickup_at=row["pickup_at"], due_at=row["due_at"],
+        driver_id=None if row["driver_id"] is None else DriverId(row["driver_id"]),
+        cancelled_by=cancelled_by, cancel_reason=row["cancel_reason"], booked_by=row["booked_by"],
+        booked_via=Channel(row["booked_via"]), request_hash=row["request_hash"], version=row["version"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def _step(row: asyncpg.Record) -> RideStep:
+    return RideStep(
+        id=row["id"], ride_id=RideId(row["ride_id"]), action=row["action"],
+        from_status=None if row["from_status"] is None else RideStatus(row["from_status"]),
+        to_status=RideStatus(row["to_status"]), actor=Actor(ActorKind(row["actor_kind"]), row["actor_id"]),
+        reason=row["reason"], driver_id=None if row["driver_id"] is None else DriverId(row["driver_id"]),
+        details=None if row["details"] is None else json.loads(row["details"]), at=row["at"],
+    )
+
+
+def _place_args(place: Place | None) -> tuple[Any, ...]:
+    return (None,) * len(_PLACE_COLUMNS) if place is None else tuple(getattr(place, c) for c in _PLACE_COLUMNS)
+
+
+async def insert_ride(conn: asyncpg.Connection, new: NewRide) -> Ride | None:
+    """Insert a ride; None if the booker already used this idempotency key."""
+    row = await conn.fetchrow(
+        INSERT_RIDE, new.subscriber_id, new.walk_in_name, new.walk_in_phone, new.call_id,
+        *_place_args(new.pickup), *_place_args(new.destination), new.passengers, new.vehicle_class.value,
+        new.notes_for_driver, new.pickup_at, new.status.value, new.booked_by, new.booked_via.value,
+        new.idempotency_scope, new.idempotency_key, new.request_hash, new.created_at,
+    )
+    return None if row is None else _ride(row)
+
+
+async def ride_by_key(conn: asyncpg.Connection, scope: str, key: str) -> Ride | None:
+    """Return the ride this booker booked with this idempotency key, if any."""
+    row = await conn.fetchrow(SELECT_BY_KEY, scope, key)
+    return None if row is None else _ride(row)
+
+
+async def ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
+    """Return the ride, or None."""
+    row = await conn.fetchrow(SELECT_RIDE, ride_id)
+    return None if row is None else _ride(row)
+
+
+async def lock_caller(conn: asyncpg.Connection, caller_key: str) -> None:
+    """Hold a lock on one caller until the transaction ends."""
+    await conn.execute(LOCK_CALLER, caller_key)
+
+
+async def active_ride_of(conn: asyncpg.Connection, subscriber_id: int | None, phone: str | None,
+                         active: frozenset[RideStatus]) -> Ride | None:
+    """Return the caller's earliest ride still in one of the `active` statuses, by subscriber or walk-in phone."""
+    row = await conn.fetchrow(SELECT_ACTIVE_OF_CALLER, subscriber_id, phone, sorted(active))
+    return None if row is None else _ride(row)
+
+
+async def cancel_ride(conn: asyncpg.Connection, ride_id: int, version: int, by: Actor, reason: str,
+                      at: datetime) -> Ride | None:
+    """Cancel the ride if it is still at `version`; None if someone changed it meanwhile."""
+    row = await conn.fetchrow(CANCEL_RIDE, ride_id, version, by.kind.value, by.id, reason, at)
+    return None if row is None else _ride(row)
+
+
+async def update_route(conn: asyncpg.Connection, ride_id: int, version: int, pickup: Place,
+                       destination: Place | None, at: datetime) -> Ride | None:
+    """Set the ride's route if it is still at `version`; None if someone changed it meanwhile."""
+    row = await conn.fetchrow(UPDATE_ROUTE, ride_id, version, *_place_args(pickup), *_place_args(destination), at)
+    return None if row is None else _ride(row)
+
+
+async def link_addresses(conn: asyncpg.Connection, ride_id: int, pickup_address_id: int | None,
+                         destination_address_id: int | None) -> None:
+    """Record which saved addresses the ride's places became; None leaves a link as it is."""
+    await conn.execute(LINK_ADDRESSES, ride_id, pickup_address_id, destination_address_id)
+
+
+async def move_rides(conn: asyncpg.Connection, from_subscriber: int, to_subscriber: int) -> tuple[str, int]:
+    """Re-point one subscriber's rides at another (a merge) and say how many moved."""
+    status = await conn.execute(MOVE_RIDES, from_subscriber, to_subscriber)
+    return "rides", int(status.split()[-1])
+
+
+async def insert_step(conn: asyncpg.Connection, ride_id: int, action: str, from_status: RideStatus | None,
+                      to_status: RideStatus, actor: Actor, at: datetime, *, reason: str | None = None,
+                      driver_id: int | None = None, details: Mapping[str, Any] | None = None) -> None:
+    """Store one step of a ride's history."""
+    await conn.execute(INSERT_STEP, ride_id, action, None if from_status is None else from_status.value,
+                       to_status.value, actor.kind.value, actor.id, reason, driver_id,
+                       None if details is None else json.dumps(details), at)
+
+
+async def steps_of(conn: asyncpg.Connection, ride_id: int) -> list[RideStep]:
+    """Return the ride's history, oldest first."""
+    return [_step(row) for row in await conn.fetch(SELECT_STEPS, ride_id)]
+
+
+async def list_rides(conn: asyncpg.Connection, wanted: RideFilter) -> list[Ride]:
+    """Return rides matching the filter, latest due first."""
+    rows = await conn.fetch(LIST_RIDES, sorted(wanted.statuses), wanted.since, wanted.until, wanted.subscriber_id,
+                            wanted.phone, wanted.limit)
+    return [_ride(row) for row in rows]
+
