@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, NewType
 
@@ -329,3 +329,53 @@ class RideFilter:
     subscriber_id: int | None = None
     phone: str | None = None
     limit: int = 100
+
+
+ZoneId = NewType("ZoneId", int)
+
+
+class ZoneStrategy(StrEnum):
+    """How a zone picks the driver for a pickup inside it."""
+
+    # The zone's rank queue first (the driver waiting longest at the rank), then the nearest driver.
+    QUEUE_FIRST = "queue_first"
+    NEAREST = "nearest"
+
+
+@dataclass(frozen=True)
+class StrategyWindow:
+    """A strategy in force on some weekdays between two local times; `start` == `end` is the whole day.
+
+    `days` holds `date.weekday()` numbers (Monday 0). A window past midnight belongs to the day it starts on.
+    """
+
+    days: frozenset[int]
+    start: time
+    end: time
+    strategy: ZoneStrategy
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An area of the city: a polygon of (lat, lng) vertices with a rank queue and a dispatch strategy.
+
+    `code` is what fixed zone prices in a tariff name (e.g. "IKA" for the airport).
+    """
+
+    id: ZoneId
+    code: str
+    name: str
+    polygon: tuple[tuple[float, float], ...]
+    default_strategy: ZoneStrategy
+    windows: tuple[StrategyWindow, ...]
+    is_active: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class QueuedDriver:
+    """A driver waiting in a zone's rank queue, first come first served."""
+
+    driver_id: DriverId
+    zone_id: ZoneId
+    joined_at: datetime

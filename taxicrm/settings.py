@@ -85,6 +85,30 @@ def _digits(raw: str) -> str:
     return raw.strip()
 
 
+def _decimal(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _area(raw: str) -> tuple[float, float, float, float]:
+    """Read a box as `south,west,north,east` in degrees."""
+    try:
+        south, west, north, east = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"must be four numbers south,west,north,east, got {raw!r}") from None
+    if not (-85 <= south < north <= 85 and -180 <= west < east <= 180):
+        raise ValueError(f"must be a box south,west,north,east with south < north and west < east, got {raw!r}")
+    return south, west, north, east
+
+
 def _optional_text(raw: str) -> str | None:
     return raw or None
 
@@ -155,6 +179,32 @@ SETTINGS: tuple[Setting, ...] = (
             "Events buffered per websocket client; a client further behind is cut off with a resync."),
     Setting("TAXICRM_EVENT_RETENTION", "event_retention", "100000", _positive,
             "Events kept in the Redis stream for reconnecting clients to resume from."),
+    Setting("TAXICRM_SERVICE_AREA", "service_area", "35.55,51.10,35.85,51.65", _area,
+            "The service area as south,west,north,east degrees (default: Tehran); the map shows it."),
+    Setting("TAXICRM_SERVICE_AREA_MARGIN_KM", "service_area_margin_km", "50", _positive,
+            "Positions and pickups further than this outside the service area are refused as mistakes."),
+    Setting("TAXICRM_OFFER_TIMEOUT_SECONDS", "offer_timeout_seconds", "15", _positive,
+            "How long a driver has to accept an offer before it goes to the next driver."),
+    Setting("TAXICRM_OFFER_MAX_TRIES", "offer_max_tries", "5", _positive,
+            "Offers made for one ride before it goes to the console's unassigned list."),
+    Setting("TAXICRM_POSITION_FRESHNESS_SECONDS", "position_freshness_seconds", "60", _positive,
+            "A driver whose last position is older than this is not offered rides."),
+    Setting("TAXICRM_DRIVER_SILENCE_SECONDS", "driver_silence_seconds", "90", _positive,
+            "A driver whose app sends nothing for this long is taken out of dispatch and shown as unreachable."),
+    Setting("TAXICRM_RECONNECT_GRACE_SECONDS", "reconnect_grace_seconds", "5", _positive,
+            "How long a driver who drops off with an offer pending has to reconnect before it goes to the next."),
+    Setting("TAXICRM_PREBOOKING_LEAD_MINUTES", "prebooking_lead_minutes", "10", _positive,
+            "How long before its pickup time a pre-booked ride is released to dispatch."),
+    Setting("TAXICRM_UNASSIGNED_RETRY_SECONDS", "unassigned_retry_seconds", "30", _positive,
+            "How often rides on the unassigned list are offered again to drivers who became free."),
+    Setting("TAXICRM_UNASSIGNED_GIVE_UP_MINUTES", "unassigned_give_up_minutes", "20", _positive,
+            "An unassigned ride nobody took for this long (after its pickup time) is closed as no driver found."),
+    Setting("TAXICRM_ROAD_FACTOR", "road_factor", "1.3", _decimal(1.0, 3.0),
+            "Quotes estimate the road distance as the straight line times this factor."),
+    Setting("TAXICRM_AVERAGE_SPEED_KMH", "average_speed_kmh", "25", _decimal(5.0, 120.0),
+            "Quotes estimate the trip's duration at this average speed, traffic included."),
+    Setting("TAXICRM_DESTINATION_TOLERANCE_M", "destination_tolerance_m", "500", _positive,
+            "A locked phone quote stands if the trip ends within this many metres of the booked destination."),
 )
 
 
@@ -187,6 +237,19 @@ class Settings:
     ws_heartbeat_seconds: int
     ws_queue_size: int
     event_retention: int
+    service_area: tuple[float, float, float, float]
+    service_area_margin_km: int
+    offer_timeout_seconds: int
+    offer_max_tries: int
+    position_freshness_seconds: int
+    driver_silence_seconds: int
+    reconnect_grace_seconds: int
+    prebooking_lead_minutes: int
+    unassigned_retry_seconds: int
+    unassigned_give_up_minutes: int
+    road_factor: float
+    average_speed_kmh: float
+    destination_tolerance_m: int
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

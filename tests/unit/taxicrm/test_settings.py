@@ -29,6 +29,10 @@ def test_every_setting_maps_to_one_field_and_is_documented():
         ("REDIS_URL", "http://localhost", "redis://"),
         ("TAXICRM_ADMIN_PASSWORD", "short", "at least 10"),
         ("TAXICRM_WS_QUEUE_SIZE", "0", "at least 1"),
+        ("TAXICRM_ROAD_FACTOR", "0.5", "between 1 and 3"),
+        ("TAXICRM_ROAD_FACTOR", "fast", "a number"),
+        ("TAXICRM_SERVICE_AREA", "35,51,34,52", "south < north"),
+        ("TAXICRM_SERVICE_AREA", "35,51", "four numbers"),
     ],
 )
 def test_bad_value_names_the_setting_and_the_problem(env, value, words):
