@@ -15,6 +15,7 @@ from aiohttp import web
 from callcenter import call_store, telephony, webhook
 from callcenter.callers import identify_caller
 from callcenter.calls import CallEvent
+from callcenter.keys import CARD_SECTIONS
 from subscribers import cards
 from subscribers.keys import add_merge_participant
 from subscribers.phones import PhonePlan
@@ -35,6 +36,8 @@ def setup(app: web.Application) -> None:
     app[AUTHENTICATORS].append(shared_secret_authenticator(app[SETTINGS].webhook_secret, Role.PBX,
                                                            header=SECRET_HEADER))
     app.cleanup_ctx.append(_telephony)
+    if CARD_SECTIONS not in app:
+        app[CARD_SECTIONS] = []  # Other domains add theirs with keys.add_card_section.
     add_merge_participant(app, call_store.move_calls)  # A merged subscriber's calls follow them.
     app.router.add_post("/api/pbx/call-events", post_call_event)
     app.router.add_get("/api/pbx/caller-name", caller_name)
@@ -45,8 +48,9 @@ def setup(app: web.Application) -> None:
 
 async def _telephony(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[TELEPHONY] = telephony.Telephony(app[DB], app[PUBLISHER], PhonePlan(settings.phone_region,
-                                                                            settings.area_code), settings.timezone)
+    sections = app[CARD_SECTIONS]
+    app[TELEPHONY] = telephony.Telephony(app[DB], app[PUBLISHER], PhonePlan(settings.phone_region, settings.area_code),
+                                         settings.timezone, tuple(sections))
     ami = None
     if settings.ami_url:
         from callcenter.ami_client import AmiClient, parse_ami_url

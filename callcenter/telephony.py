@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -12,6 +14,7 @@ import asyncpg
 from callcenter import call_store
 from callcenter.callers import CallerId, identify_caller
 from callcenter.calls import CallEvent, CallEventKind, EndCause
+from callcenter.keys import CardSection
 from subscribers import cards
 from subscribers.phones import PhonePlan
 from taxicrm.events import OPERATORS, Event, Publisher, operator_audience
@@ -28,6 +31,8 @@ class Telephony:
     publisher: Publisher
     plan: PhonePlan
     zone: tzinfo
+    # What other domains add to the card: the caller's rides, their open complaints.
+    sections: Sequence[CardSection] = ()
 
 
 @dataclass(frozen=True)
@@ -52,24 +57,37 @@ async def handle_call_event(t: Telephony, event: CallEvent) -> Outcome:
 async def _ringing(t: Telephony, event: CallEvent) -> Outcome:
     caller = identify_caller(event.caller, t.plan)
     local_hour = event.at.astimezone(t.zone).hour
+    e164 = caller.phone.e164 if caller.phone else None
     async with t.pool.acquire() as conn:
         subscriber, matches = await _lookup(conn, caller, local_hour)
-        call = await call_store.upsert_ringing(
-            conn, pbx_call_id=event.call_id, source=event.source, caller_raw=event.caller,
-            caller_e164=caller.phone.e164 if caller.phone else None, caller_status=caller.status,
-            caller_name=event.caller_name, dialled=event.dialled, extensions=list(event.extensions),
-            subscriber_id=subscriber["id"] if subscriber else None, at=event.at, recent_calls=RECENT_CALLS_ON_CARD,
+        subscriber_id = subscriber["id"] if subscriber else None
+        call, extra = await asyncio.gather(
+            call_store.upsert_ringing(
+                conn, pbx_call_id=event.call_id, source=event.source, caller_raw=event.caller, caller_e164=e164,
+                caller_status=caller.status, caller_name=event.caller_name, dialled=event.dialled,
+                extensions=list(event.extensions), subscriber_id=subscriber_id, at=event.at,
+                recent_calls=RECENT_CALLS_ON_CARD,
+            ),
+            _sections(t, subscriber_id, e164),
         )
     if subscriber is not None:
         subscriber["recent_calls"] = call.recent_calls
     operators = call.operators
-    card = _card(call.id, event, caller, subscriber, matches)
+    card = {**_card(call.id, event, caller, subscriber, matches), **extra}
     unknown = [e for e in event.extensions if e not in operators]
     if unknown:
         log.warning("call %s rings extension(s) %s where no operator sits", event.call_id, ", ".join(unknown))
     if operators:
         await t.publisher.publish(Event("call.ringing", tuple(operator_audience(i) for i in operators.values()), card))
     return Outcome(call.id, sorted(operators.values()), unknown)
+
+
+async def _sections(t: Telephony, subscriber_id: int | None, e164: str | None) -> Mapping[str, Any]:
+    """Gather what other domains add to the card; a withheld number has nothing to look up."""
+    if e164 is None or not t.sections:
+        return {}
+    parts = await asyncio.gather(*(section(t.pool, subscriber_id, e164) for section in t.sections))
+    return {key: value for part in parts for key, value in part.items()}
 
 
 async def _lookup(conn: asyncpg.Connection, caller: CallerId,

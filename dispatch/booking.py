@@ -6,20 +6,23 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from dispatch import ride_store
+from dispatch import events, offer_store, ride_store
+from dispatch.dispatcher import Dispatcher
 from dispatch.errors import (
     ActiveRideExists,
     CallNotFound,
     IdempotencyKeyReused,
     IllegalTransition,
+    NoTariffInForce,
+    OutsideServiceArea,
     RideChanged,
     RideNotFound,
     SubscriberBlocked,
@@ -27,7 +30,10 @@ from dispatch.errors import (
 from dispatch.model import (
     Actor,
     Channel,
+    DriverAvailability,
     NewRide,
+    Offer,
+    OfferStatus,
     Place,
     Ride,
     RideAction,
@@ -36,17 +42,22 @@ from dispatch.model import (
     RideStep,
     VehicleClass,
 )
-from dispatch.rides import ACTIVE_STATUSES, DEFAULT_RELEASE_LEAD, status_at_booking, transition
+from dispatch.pricing import Quote, quote_json
+from dispatch.ride_changes import Changes, apply_action, update_ride
+from dispatch.rides import ACTIVE_STATUSES, DEFAULT_RELEASE_LEAD, release_time, status_at_booking
+from dispatch.traces import LatLng
+from dispatch.zones import Bounds
 from subscribers import service as subscribers
 from subscribers.model import Address, AddressId, NewAddress, Position, SubscriberId, SubscriberRecord
 from subscribers.phones import PhonePlan, parse_phone
 from subscribers.text import clean_text, search_key
 from taxicrm.errors import Conflict, DomainError, InvalidInput
-from taxicrm.events import OPERATORS, Event, Publisher
+from taxicrm.events import Publisher
 
 log = logging.getLogger(__name__)
 
 MAX_PASSENGERS = 8
+RIDES_ON_CARD = 5
 MAX_NOTES = 500
 MAX_PLACE_TEXT = 500
 MAX_LANDMARK = 300
@@ -114,21 +125,39 @@ class Booking:
 
 @dataclass(frozen=True)
 class RideRecord:
-    """A ride with its history."""
+    """A ride with its history and its offers."""
 
     ride: Ride
     steps: tuple[RideStep, ...]
+    offers: tuple[Offer, ...]
+
+
+class Quoter(Protocol):
+    """Prices a trip between two points at booking (see pricing.Pricer)."""
+
+    async def quote_trip(self, pickup: LatLng, dropoff: LatLng, vehicle_class: VehicleClass, at: datetime,
+                         pickup_zone: str | None = None, dropoff_zone: str | None = None) -> Quote:
+        """Estimate and price the trip."""
+        ...
 
 
 @dataclass(frozen=True)
 class RideDesk:
-    """What booking needs from the app: the database, the bus, the numbering plan, the zone, the release lead."""
+    """What booking needs from the app: the database, the bus, the numbering plan, the zone, the release lead.
+
+    With a dispatcher, new rides go to drivers at once and cancels reach them; with a quoter, rides with both
+    ends on the map get a fare quote, locked for phone bookings.
+    """
 
     pool: asyncpg.Pool
     publisher: Publisher
     plan: PhonePlan
     timezone: ZoneInfo
     release_lead: timedelta = DEFAULT_RELEASE_LEAD
+    dispatcher: Dispatcher | None = None
+    quoter: Quoter | None = None
+    zone_code_at: Callable[[float, float], str | None] | None = None
+    service_bounds: Bounds | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +223,30 @@ def _place(asked: PlaceRequest, name: str, saved: tuple[Address, ...] | None) ->
                  same.id if same else None)
 
 
+def _check_in_area(desk: RideDesk, place: Place, name: str) -> None:
+    if desk.service_bounds is not None and place.lat is not None and place.lng is not None \
+            and not desk.service_bounds.contains(place.lat, place.lng):
+        raise OutsideServiceArea(f"The {name} is far outside the service area; check the position on the map.")
+
+
+async def _quote(desk: RideDesk, pickup: Place, destination: Place | None, vehicle_class: VehicleClass,
+                 at: datetime) -> dict[str, Any] | None:
+    """Price the trip if both ends are on the map; a missing tariff must not stop a ride, so it just has no quote."""
+    if desk.quoter is None or destination is None or None in (pickup.lat, pickup.lng, destination.lat,
+                                                                destination.lng):
+        return None
+    start = LatLng(pickup.lat or 0.0, pickup.lng or 0.0)
+    end = LatLng(destination.lat or 0.0, destination.lng or 0.0)
+    zone_of = desk.zone_code_at or (lambda lat, lng: None)
+    try:
+        quoted = await desk.quoter.quote_trip(start, end, vehicle_class, at, zone_of(start.lat, start.lng),
+                                              zone_of(end.lat, end.lng))
+    except NoTariffInForce:
+        log.warning("no tariff in force for %s rides at %s: booking without a quote", vehicle_class, at)
+        return None
+    return quote_json(quoted)
+
+
 def _check_booking(request: BookingRequest, now: datetime) -> None:
     if not 1 <= request.passengers <= MAX_PASSENGERS:
         raise InvalidInput(f"'passengers' must be 1 to {MAX_PASSENGERS}.", code="invalid_passengers")
@@ -213,15 +266,22 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
     saved = rider.subscriber.addresses if rider.subscriber else None
     pickup = _place(request.pickup, "pickup", saved)
     destination = None if request.destination is None else _place(request.destination, "destination", saved)
+    for place, name in ((pickup, "pickup"), (destination, "destination")):
+        if place is not None:
+            _check_in_area(desk, place, name)
     fingerprint = request_hash(request)
+    status = status_at_booking(request.pickup_at, now, desk.release_lead)
     new = NewRide(
         subscriber_id=rider.subscriber.subscriber.id if rider.subscriber else None,
         walk_in_name=rider.walk_in_name, walk_in_phone=rider.walk_in_phone, call_id=request.call_id,
         pickup=pickup, destination=destination, passengers=request.passengers, vehicle_class=request.vehicle_class,
-        notes_for_driver=notes, pickup_at=request.pickup_at,
-        status=status_at_booking(request.pickup_at, now, desk.release_lead),
+        notes_for_driver=notes, pickup_at=request.pickup_at, status=status,
         booked_by=booker.actor.id if booker.channel is Channel.CONSOLE else None, booked_via=booker.channel,
         idempotency_scope=booker.scope, idempotency_key=key, request_hash=fingerprint, created_at=now,
+        dispatch_after=_first_look(request.pickup_at, status, now, desk),
+        quote=await _quote(desk, pickup, destination, request.vehicle_class, request.pickup_at or now),
+        # What the operator tells the caller on the phone is the price, unless the trip changes.
+        quote_locked=booker.channel is Channel.CONSOLE,
     )
     async with desk.pool.acquire() as conn, conn.transaction():
         # Under the caller's lock a retry sees the first attempt's ride, so it replays instead of warning.
@@ -247,8 +307,18 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
         await ride_store.insert_step(conn, ride.id, BOOK, None, ride.status, booker.actor, now)
         await _count_address_uses(desk, conn, ride, now)
     ride = await _save_new_addresses(desk, ride, rider.subscriber, now)
-    await desk.publisher.publish(_event("ride.booked", ride))
+    await desk.publisher.publish_all(events.ride_changed(ride, topic="ride.booked"))
+    if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
+        desk.dispatcher.kick(ride.id)
     return Booking(ride, is_new=True)
+
+
+def _first_look(pickup_at: datetime | None, status: RideStatus, now: datetime, desk: RideDesk) -> datetime:
+    """When the dispatcher's due list should pick the ride up if nothing has dispatched it by then."""
+    if status is RideStatus.SCHEDULED and pickup_at is not None:
+        return release_time(pickup_at, desk.release_lead)
+    grace = desk.dispatcher.policy.first_look_grace if desk.dispatcher else timedelta(0)
+    return now + grace
 
 
 def _replay(earlier: Ride, fingerprint: str) -> Booking:
@@ -297,22 +367,34 @@ async def _save_new_addresses(desk: RideDesk, ride: Ride, subscriber: Subscriber
 
 
 async def cancel(desk: RideDesk, ride_id: int, actor: Actor, reason: str | None, now: datetime) -> Ride:
-    """Cancel a ride that has not started, saying why."""
+    """Cancel a ride that has not started, saying why; its offered or assigned driver is told at once."""
+    reason = (reason or "").strip() or None
+    changes = Changes()
     async with desk.pool.acquire() as conn, conn.transaction():
-        ride = await _existing(conn, ride_id)
-        _, step = transition(ride.state, RideAction.CANCEL, actor, at=now, reason=reason)
-        cancelled = await ride_store.cancel_ride(conn, ride.id, ride.version, actor, step.reason or "", now)
-        if cancelled is None:
-            raise RideChanged(ride.id)
-        await ride_store.insert_step(conn, ride.id, step.action.value, step.from_status, step.to_status, actor, now,
-                                     reason=step.reason, driver_id=step.driver_id)
-    await desk.publisher.publish(_event("ride.cancelled", cancelled, reason=step.reason))
+        ride = await ride_store.lock_ride(conn, ride_id)
+        if ride is None:
+            raise RideNotFound(ride_id)
+        driver = ride.driver_id
+        cancelled = await apply_action(
+            conn, ride, RideAction.CANCEL, actor, now, changes, reason=reason,
+            drivers=() if driver is None else (driver,), cancelled_by_kind=actor.kind.value,
+            cancelled_by_id=actor.id, cancel_reason=reason, dispatch_after=None)
+        pending = await offer_store.pending_offer_of_ride(conn, ride.id)
+        ended = None if pending is None else await offer_store.end_offer(
+            conn, pending.id, OfferStatus.WITHDRAWN, now, "The ride was cancelled.")
+        if ended is not None:
+            changes.events.append(events.offer_ended(ended))
+        if driver is not None:
+            changes.statuses[driver] = DriverAvailability.AVAILABLE
+    await _publish(desk, changes)
+    if driver is not None and desk.dispatcher is not None:
+        desk.dispatcher.wake_near(driver)
     return cancelled
 
 
 async def change_route(desk: RideDesk, ride_id: int, actor: Actor, pickup: PlaceRequest | None,
                        destination: PlaceRequest | None, now: datetime) -> Ride:
-    """Change a ride's pickup or destination, as long as the passenger is not yet aboard."""
+    """Change a ride's pickup or destination before the passenger is aboard; the quote follows the new route."""
     if pickup is None and destination is None:
         raise InvalidInput("Say what to change: pickup or destination.", code="no_changes")
     async with desk.pool.acquire() as conn:
@@ -324,10 +406,17 @@ async def change_route(desk: RideDesk, ride_id: int, actor: Actor, pickup: Place
     saved = record.addresses if record else None
     new_pickup = ride.pickup if pickup is None else _place(pickup, "pickup", saved)
     new_destination = ride.destination if destination is None else _place(destination, "destination", saved)
+    for place, name in ((new_pickup, "pickup"), (new_destination, "destination")):
+        if place is not None:
+            _check_in_area(desk, place, name)
+    quote = await _quote(desk, new_pickup, new_destination, ride.vehicle_class, ride.pickup_at or now)
     async with desk.pool.acquire() as conn, conn.transaction():
         changed = await ride_store.update_route(conn, ride.id, ride.version, new_pickup, new_destination, now)
         if changed is None:
             raise RideChanged(ride.id)
+        if quote != ride.quote:
+            changed = await update_ride(conn, changed, now, {
+                "quote": quote, "quote_total_rials": None if quote is None else quote["total_rials"]})
         details = {"before": _route_json(ride), "after": _route_json(changed)}
         await ride_store.insert_step(conn, ride.id, CHANGE_ROUTE, ride.status, ride.status, actor, now,
                                      driver_id=ride.driver_id, details=details)
@@ -335,8 +424,16 @@ async def change_route(desk: RideDesk, ride_id: int, actor: Actor, pickup: Place
         before = {p.address_id for p in (ride.pickup, ride.destination) if p is not None}
         await _count_address_uses(desk, conn, changed, now, only=frozenset(used - before))
     changed = await _save_new_addresses(desk, changed, record, now)
-    await desk.publisher.publish(_event("ride.changed", changed))
+    concerned = [d for d in (changed.driver_id, changed.offered_to) if d is not None]
+    await desk.publisher.publish_all(events.ride_changed(changed, topic="ride.changed", drivers=concerned))
     return changed
+
+
+async def _publish(desk: RideDesk, changes: Changes) -> None:
+    if desk.dispatcher is not None:
+        await desk.dispatcher.publish(changes)
+    elif changes.events:
+        await desk.publisher.publish_all(changes.events)
 
 
 def _check_route_changeable(ride: Ride) -> None:
@@ -347,10 +444,17 @@ def _check_route_changeable(ride: Ride) -> None:
 
 
 async def get_ride(desk: RideDesk, ride_id: int) -> RideRecord:
-    """Return a ride with its history."""
+    """Return a ride with its history and its offers."""
     async with desk.pool.acquire() as conn:
         ride = await _existing(conn, ride_id)
-        return RideRecord(ride, tuple(await ride_store.steps_of(conn, ride.id)))
+        return RideRecord(ride, tuple(await ride_store.steps_of(conn, ride.id)),
+                          tuple(await offer_store.offers_of_ride(conn, ride.id)))
+
+
+async def rides_on_card(pool: asyncpg.Pool, subscriber_id: int | None, phone: str) -> Mapping[str, Any]:
+    """Return the ringing caller's last rides and any still under way (a section of the screen-pop card)."""
+    async with pool.acquire() as conn:
+        return await ride_store.card_rides(conn, subscriber_id, phone, RIDES_ON_CARD, ACTIVE_STATUSES)
 
 
 async def list_rides(desk: RideDesk, wanted: RideFilter) -> list[Ride]:
@@ -369,12 +473,3 @@ async def _existing(conn: asyncpg.Connection, ride_id: int) -> Ride:
 def _route_json(ride: Ride) -> dict[str, Any]:
     return {"pickup": dataclasses.asdict(ride.pickup),
             "destination": None if ride.destination is None else dataclasses.asdict(ride.destination)}
-
-
-def _event(topic: str, ride: Ride, **extra: Any) -> Event:
-    data: Mapping[str, Any] = {
-        "ride_id": ride.id, "status": ride.status.value, "subscriber_id": ride.subscriber_id,
-        "walk_in_name": ride.walk_in_name, "pickup": ride.pickup.text, "due_at": ride.due_at.isoformat(),
-        "is_prebooked": ride.pickup_at is not None, **extra,
-    }
-    return Event(topic=topic, audiences=(OPERATORS,), data=data)

@@ -162,3 +162,174 @@ class CallNotFound(NotFound):
 
     def __init__(self, call_id: int) -> None:
         super().__init__(f"There is no call {call_id}.")
+
+
+class InvalidPolygon(InvalidInput):
+    """A zone border that cannot be used; the code names the rule it breaks (polygon_self_intersecting...)."""
+
+    code = "invalid_polygon"
+
+
+class InvalidStrategyWindow(InvalidInput):
+    """A zone's strategy window that cannot be read; the message names the window."""
+
+    code = "invalid_window"
+
+
+class OverlappingWindows(InvalidStrategyWindow):
+    """Two strategy windows of one zone cover the same moment, so neither could be said to be in force."""
+
+    code = "overlapping_windows"
+
+
+class ZoneNotFound(NotFound):
+    """No zone has this id."""
+
+    code = "zone_not_found"
+
+    def __init__(self, zone_id: int | str) -> None:
+        super().__init__(f"There is no zone {zone_id}.")
+
+
+class ZoneCodeTaken(Conflict):
+    """Another zone (active or not) already has this code."""
+
+    code = "zone_code_taken"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Another zone already has the code {code}.")
+
+
+class NotInZone(Conflict):
+    """A driver checked in at a zone's rank from a position outside the zone."""
+
+    code = "not_in_zone"
+
+    def __init__(self, zone_code: str) -> None:
+        super().__init__(f"Your position is not inside zone {zone_code}; drive to its rank and check in again.")
+
+
+class ZoneInactive(Conflict):
+    """A deactivated zone has no queue to join."""
+
+    code = "zone_inactive"
+
+    def __init__(self, zone_code: str) -> None:
+        super().__init__(f"Zone {zone_code} has been deactivated; it has no queue.")
+
+
+class InvalidTariff(InvalidInput):
+    """A tariff document that cannot be priced from; the message names the field, the code the rule it breaks."""
+
+    code = "invalid_tariff"
+
+
+class OverlappingSchedules(InvalidTariff):
+    """Two schedules of the same shape would both apply at one moment, so a fare would count the moment twice."""
+
+    code = "overlapping_schedules"
+
+    def __init__(self, first: str, second: str, when: str) -> None:
+        super().__init__(f"Schedules '{first}' and '{second}' overlap: both would apply {when}. Change their days "
+                         "or hours, or merge them into one schedule.")
+        self.first, self.second, self.when = first, second, when
+
+
+class InvalidHoliday(InvalidInput):
+    """A holiday list that cannot be stored; the message names the entry."""
+
+    code = "invalid_holiday"
+
+
+class TariffNotFound(NotFound):
+    """No tariff (or no version of it) has this code."""
+
+    code = "tariff_not_found"
+
+    def __init__(self, tariff_code: str, version: int | None = None) -> None:
+        which = f"version {version} of tariff '{tariff_code}'" if version is not None else f"tariff '{tariff_code}'"
+        super().__init__(f"There is no {which}.")
+
+
+class TariffOverlap(Conflict):
+    """A new tariff version would be in force while another version for the same vehicle class is."""
+
+    code = "tariff_overlap"
+
+    def __init__(self, vehicle_class: str, other_code: str, other_version: int, other_from: datetime,
+                 other_until: datetime | None) -> None:
+        until = f"until {other_until.isoformat()}" if other_until else "with no end"
+        super().__init__(f"Tariff '{other_code}' version {other_version} already prices {vehicle_class} rides from "
+                         f"{other_from.isoformat()} {until}; a vehicle class has one tariff at a time.")
+        self.other_code, self.other_version = other_code, other_version
+
+
+class TariffClassChanged(Conflict):
+    """A new version names another vehicle class than its tariff has."""
+
+    code = "tariff_vehicle_class_changed"
+
+    def __init__(self, tariff_code: str, vehicle_class: str) -> None:
+        super().__init__(f"Tariff '{tariff_code}' prices {vehicle_class} rides; publish a tariff with another code "
+                         "for another vehicle class.")
+
+
+class TariffVersionStarted(Conflict):
+    """Withdrawing a version that is already (or was) in force: it may have priced rides."""
+
+    code = "tariff_version_started"
+
+    def __init__(self, tariff_code: str, version: int) -> None:
+        super().__init__(f"Version {version} of tariff '{tariff_code}' has already taken effect and may have priced "
+                         "rides; publish a new version instead.")
+
+
+class TariffVersionWithdrawn(Conflict):
+    """Withdrawing a version that was already withdrawn."""
+
+    code = "tariff_version_withdrawn"
+
+    def __init__(self, tariff_code: str, version: int) -> None:
+        super().__init__(f"Version {version} of tariff '{tariff_code}' was already withdrawn.")
+
+
+class OfferNotFound(NotFound):
+    """No offer with this id was made to this driver (someone else's offers are not found either)."""
+
+    code = "offer_not_found"
+
+    def __init__(self, offer_id: int) -> None:
+        super().__init__(f"You have no offer {offer_id}.")
+
+
+class OfferClosed(Conflict):
+    """The offer was answered, timed out or withdrawn before this answer came."""
+
+    def __init__(self, offer_id: int, how: str) -> None:
+        words = {"expired": "timed out", "lost": "timed out", "withdrawn": "was withdrawn"}.get(how, "was answered")
+        super().__init__(f"Offer {offer_id} {words}; it can no longer be answered.",
+                         code=_OFFER_CLOSED_CODES.get(how, "offer_closed"))
+        self.how = how
+
+
+# Stable codes by how the offer ended, so the app can tell the driver the right thing.
+_OFFER_CLOSED_CODES = {"expired": "offer_expired", "lost": "offer_expired", "withdrawn": "offer_withdrawn",
+                       "declined": "offer_already_answered", "accepted": "offer_already_answered"}
+
+
+class DriverBusy(Conflict):
+    """The driver already holds an offer or drives a ride."""
+
+    code = "driver_busy"
+
+
+class DriverNotDispatchable(Conflict):
+    """The driver may not take rides (suspended)."""
+
+    code = "driver_not_dispatchable"
+
+
+class OutsideServiceArea(InvalidInput):
+    """A position far outside the service area: a broken GPS or a typing mistake."""
+
+    code = "outside_service_area"

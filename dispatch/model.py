@@ -139,6 +139,9 @@ class Candidate:
     status: DriverAvailability
     last_seen: datetime
     suspended: bool
+    # Holding another ride's offer, or driving a ride: such a driver cannot take one more.
+    has_other_offer: bool = False
+    on_a_ride: bool = False
 
 
 class SkipReason(StrEnum):
@@ -147,6 +150,8 @@ class SkipReason(StrEnum):
     SUSPENDED = "suspended"
     WRONG_CLASS = "wrong_class"
     NOT_AVAILABLE = "not_available"
+    ON_A_RIDE = "on_a_ride"
+    ON_ANOTHER_OFFER = "on_another_offer"
     STALE_POSITION = "stale_position"
     DECLINED_BEFORE = "declined_before"
     ALREADY_OFFERED = "already_offered"
@@ -160,11 +165,54 @@ class Decision:
     candidate: Candidate
     rank: int | None
     skip_reason: SkipReason | None
+    via: OfferVia | None = None
 
     @property
     def is_eligible(self) -> bool:
         """Whether the driver may be offered the ride."""
         return self.skip_reason is None
+
+
+OfferId = NewType("OfferId", int)
+
+
+class OfferVia(StrEnum):
+    """How the offered driver was chosen."""
+
+    NEAREST = "nearest"
+    ZONE_QUEUE = "zone_queue"
+    MANUAL = "manual"
+
+
+class OfferStatus(StrEnum):
+    """Where an offer stands: pending until the driver answers, or why it ended."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    # The driver dropped off and did not come back within the reconnect grace.
+    LOST = "lost"
+    # The ride was cancelled, assigned by hand or closed while the offer was open.
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One driver's chance at one ride, for a limited time."""
+
+    id: OfferId
+    ride_id: RideId
+    driver_id: DriverId
+    search_id: int
+    rank: int
+    distance_m: int
+    via: OfferVia
+    offered_at: datetime
+    expires_at: datetime
+    status: OfferStatus
+    answered_at: datetime | None
+    reason: str | None
 
 
 class OfferStep(StrEnum):
@@ -225,7 +273,18 @@ class LivePosition:
     distance_m: float
     last_seen: datetime
     status: DriverAvailability
+    # Since when the driver has been available, for fairness among equally close drivers; None: not known.
+    idle_since: datetime | None = None
 
+
+
+class FareBasis(StrEnum):
+    """What a completed ride's fare came from."""
+
+    # The quote given on the phone at booking: the trip went where it was booked to.
+    LOCKED_QUOTE = "locked_quote"
+    # The meter: the driver's trace priced by the tariff.
+    METER = "meter"
 
 
 class Channel(StrEnum):
@@ -267,6 +326,11 @@ class NewRide:
     idempotency_key: str
     request_hash: str
     created_at: datetime
+    # When the dispatcher should first look at the ride: its release time if pre-booked.
+    dispatch_after: datetime | None = None
+    # The fare quote (pricing.fare_json) and whether it is the price; None without a priced route.
+    quote: Mapping[str, Any] | None = None
+    quote_locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,11 +351,26 @@ class Ride:
     pickup_at: datetime | None
     due_at: datetime
     driver_id: DriverId | None
+    offered_to: DriverId | None
+    offer_count: int
     cancelled_by: Actor | None
     cancel_reason: str | None
     booked_by: int | None
     booked_via: Channel
     request_hash: str
+    assigned_at: datetime | None
+    arrived_at: datetime | None
+    picked_up_at: datetime | None
+    finished_at: datetime | None
+    # JSON renderings of dispatch.fares.Fare (see pricing.fare_json); totals in integer rials.
+    quote: Mapping[str, Any] | None
+    quote_total_rials: int | None
+    quote_locked: bool
+    fare: Mapping[str, Any] | None
+    fare_total_rials: int | None
+    driver_share_rials: int | None
+    center_share_rials: int | None
+    fare_basis: FareBasis | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -300,7 +379,7 @@ class Ride:
     def state(self) -> RideState:
         """The part the state machine reads."""
         return RideState(id=self.id, status=self.status, vehicle_class=self.vehicle_class,
-                         pickup_at=self.pickup_at, driver_id=self.driver_id)
+                         pickup_at=self.pickup_at, driver_id=self.driver_id, offered_to=self.offered_to)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Redis loses no history, only a few seconds of dispatch.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ from redis.exceptions import RedisError
 
 from dispatch.errors import InvalidCoordinates
 from dispatch.model import DriverAvailability, DriverId, LivePosition
+from dispatch.traces import LatLng, haversine_m
 
 log = logging.getLogger("taxicrm.dispatch.positions")
 
 GEO_KEY = "taxicrm:drivers:geo"
 SEEN_KEY = "taxicrm:drivers:seen"  # sorted set: driver id -> epoch seconds of the last position
 STATUS_KEY = "taxicrm:drivers:status"  # hash: driver id -> DriverAvailability value
+IDLE_KEY = "taxicrm:drivers:idle"  # hash: driver id -> epoch seconds since which the driver has been available
 # Redis GEO stores Web Mercator cells: latitudes beyond these cannot be indexed.
 MAX_LATITUDE = 85.05112878
 MAX_RADIUS_M = 100_000
@@ -39,6 +40,13 @@ if #ids > 0 then
     for _, id in ipairs(ids) do redis.call('HSET', KEYS[3], id, ARGV[3]) end
 end
 return ids
+"""
+# Atomic, so "available since" is set exactly when a driver becomes available, whoever writes the status.
+_SET_STATUS = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[2] == 'available' and old ~= 'available' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
+return old
 """
 
 
@@ -66,6 +74,8 @@ class LivePositions:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._pending: dict[DriverId, _Fix] = {}
+        # Drivers heard from without a position (a status, an accept): still alive, not moved.
+        self._heard: dict[DriverId, datetime] = {}
 
     @property
     def pending(self) -> int:
@@ -80,53 +90,98 @@ class LivePositions:
         if held is None or at >= held.at:
             self._pending[driver_id] = _Fix(float(lat), float(lng), at)
 
+    def heard(self, driver_id: DriverId, at: datetime) -> None:
+        """Note that a driver's app is alive without moving them; written with the next flush."""
+        held = self._heard.get(driver_id)
+        if held is None or at > held:
+            self._heard[driver_id] = at
+
     async def flush(self) -> int:
         """Write the buffered positions in one pipeline and return how many drivers it moved."""
         batch, self._pending = self._pending, {}
-        if not batch:
+        heard, self._heard = self._heard, {}
+        if not batch and not heard:
             return 0
         geo: list[Any] = []
         for driver_id, fix in batch.items():
             geo.extend((fix.lng, fix.lat, str(driver_id)))
-        seen = {str(driver_id): fix.at.timestamp() for driver_id, fix in batch.items()}
+        seen = {str(driver_id): at.timestamp() for driver_id, at in heard.items()}
+        seen.update({str(driver_id): fix.at.timestamp() for driver_id, fix in batch.items()})
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.geoadd(GEO_KEY, geo)
+                if geo:
+                    pipe.geoadd(GEO_KEY, geo)
                 # GT: several instances may flush the same driver; the last-seen time never goes backwards.
+                # Drivers not on the map (never sent a position) are heard, but no search can find them.
                 pipe.zadd(SEEN_KEY, seen, gt=True)
                 await pipe.execute()
         except RedisError:
-            self._restore(batch)
+            self._restore(batch, heard)
             raise
         return len(batch)
 
-    def _restore(self, batch: dict[DriverId, _Fix]) -> None:
+    def _restore(self, batch: dict[DriverId, _Fix], heard: dict[DriverId, datetime]) -> None:
         # A failed write is retried with the next flush, unless a newer fix has come in meanwhile.
         for driver_id, fix in batch.items():
             held = self._pending.get(driver_id)
             if held is None or fix.at > held.at:
                 self._pending[driver_id] = fix
+        for driver_id, at in heard.items():
+            self.heard(driver_id, at)
 
-    async def run_flusher(self, interval: float = 0.15) -> None:
-        """Flush every `interval` seconds until cancelled, then flush what is left."""
-        try:
-            while True:
-                await asyncio.sleep(interval)
-                try:
-                    await self.flush()
-                except RedisError:
-                    # Redis being away must not end ingestion: the batch is kept and retried.
-                    log.warning("could not write %d driver positions; retrying", self.pending, exc_info=True)
-        finally:
-            if self._pending:
-                try:
-                    await self.flush()
-                except RedisError:
-                    log.warning("lost %d driver positions at shutdown", self.pending, exc_info=True)
+    async def set_status(self, driver_id: DriverId, availability: DriverAvailability,
+                         at: datetime | None = None) -> DriverAvailability | None:
+        """Record a driver's readiness for a job and return the status it replaces (None: none known).
 
-    async def set_status(self, driver_id: DriverId, availability: DriverAvailability) -> None:
-        """Record what the driver's app says about their readiness for a job."""
-        await self._redis.hset(STATUS_KEY, str(driver_id), DriverAvailability(availability).value)
+        Becoming available starts the driver's idle time (`at`, default now), which matching's fairness reads.
+        """
+        since = (at or datetime.now(UTC)).timestamp()
+        old = await self._redis.eval(_SET_STATUS, 2, STATUS_KEY, IDLE_KEY, str(driver_id),
+                                     DriverAvailability(availability).value, since)
+        return DriverAvailability(_text(old)) if old else None
+
+    async def status_of(self, driver_id: DriverId) -> DriverAvailability | None:
+        """Return what the driver last said (or the center decided) about their readiness, if anything."""
+        status = await self._redis.hget(STATUS_KEY, str(driver_id))
+        return DriverAvailability(_text(status)) if status else None
+
+    async def everyone(self) -> tuple[dict[DriverId, LivePosition], dict[DriverId, DriverAvailability]]:
+        """Return every driver on the map, and every status known, on or off it (the console's fleet view)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(SEEN_KEY, 0, -1)
+            pipe.hgetall(STATUS_KEY)
+            seen, statuses = await pipe.execute()
+        ids = [DriverId(int(_text(member))) for member in seen]
+        on_map = {p.driver_id: p for p in await self.positions_of(ids)}
+        return on_map, {DriverId(int(_text(k))): DriverAvailability(_text(v)) for k, v in statuses.items()}
+
+    async def position_of(self, driver_id: DriverId) -> LivePosition | None:
+        """Return where a driver is, if on the map (`distance_m` is 0)."""
+        found = await self.positions_of([driver_id])
+        return found[0] if found else None
+
+    async def positions_of(self, driver_ids: list[DriverId], lat: float | None = None,
+                           lng: float | None = None) -> list[LivePosition]:
+        """Return where these drivers are (those on the map), with their distance from a point if one is given."""
+        if not driver_ids:
+            return []
+        members = [str(d) for d in driver_ids]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.geopos(GEO_KEY, *members)
+            pipe.zmscore(SEEN_KEY, members)
+            pipe.hmget(STATUS_KEY, members)
+            pipe.hmget(IDLE_KEY, members)
+            coordinates, scores, statuses, idles = await pipe.execute()
+        found = []
+        for driver_id, where, score, status, idle in zip(driver_ids, coordinates, scores, statuses, idles,
+                                                         strict=True):
+            if where is None or score is None:
+                continue
+            found_lng, found_lat = where
+            distance = 0.0 if lat is None or lng is None else haversine_m(LatLng(lat, lng),
+                                                                          LatLng(found_lat, found_lng))
+            found.append(_live(driver_id, found_lat, found_lng, distance, score, status, idle))
+        return found
 
     async def forget(self, driver_id: DriverId) -> None:
         """Take a driver off the live map at once (suspended, logged out)."""
@@ -135,6 +190,7 @@ class LivePositions:
             pipe.zrem(GEO_KEY, str(driver_id))
             pipe.zrem(SEEN_KEY, str(driver_id))
             pipe.hdel(STATUS_KEY, str(driver_id))
+            pipe.hdel(IDLE_KEY, str(driver_id))
             await pipe.execute()
 
     async def nearby(self, lat: float, lng: float, radius_m: float, now: datetime, freshness: timedelta,
@@ -151,18 +207,16 @@ class LivePositions:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zmscore(SEEN_KEY, members)
             pipe.hmget(STATUS_KEY, members)
-            scores, statuses = await pipe.execute()
+            pipe.hmget(IDLE_KEY, members)
+            scores, statuses, idles = await pipe.execute()
         oldest = (now - freshness).timestamp()
         positions = []
-        for (member, distance, (found_lng, found_lat)), score, status in zip(found, scores, statuses, strict=True):
+        for (member, distance, (found_lng, found_lat)), score, status, idle in zip(found, scores, statuses, idles,
+                                                                                   strict=True):
             if score is None or score < oldest:
                 continue  # Not yet swept, but too old to send a car by.
-            positions.append(LivePosition(
-                driver_id=DriverId(int(_text(member))), lat=found_lat, lng=found_lng, distance_m=float(distance),
-                last_seen=datetime.fromtimestamp(score, UTC),
-                # A position without a status means the app has not said it is ready: it is not.
-                status=DriverAvailability(_text(status)) if status else DriverAvailability.OFFLINE,
-            ))
+            positions.append(_live(DriverId(int(_text(member))), found_lat, found_lng, float(distance), score,
+                                   status, idle))
         return positions
 
     async def sweep_silent(self, now: datetime, silence: timedelta) -> list[DriverId]:
@@ -175,6 +229,16 @@ class LivePositions:
             swept.extend(DriverId(int(_text(i))) for i in ids)
             if len(ids) < SWEEP_CHUNK:
                 return swept
+
+
+def _live(driver_id: DriverId, lat: float, lng: float, distance_m: float, seen: float,
+          status: bytes | str | None, idle: bytes | str | None) -> LivePosition:
+    return LivePosition(
+        driver_id=driver_id, lat=lat, lng=lng, distance_m=distance_m, last_seen=datetime.fromtimestamp(seen, UTC),
+        # A position without a status means the app has not said it is ready: it is not.
+        status=DriverAvailability(_text(status)) if status else DriverAvailability.OFFLINE,
+        idle_since=datetime.fromtimestamp(float(_text(idle)), UTC) if idle else None,
+    )
 
 
 def _text(value: bytes | str) -> str:

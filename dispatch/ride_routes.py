@@ -6,16 +6,18 @@ customer actor once the customer page and its authentication exist.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from callcenter.keys import add_card_section
 from dispatch import booking, ride_store
 from dispatch.booking import Booker, BookingRequest, PlaceRequest, RideDesk
-from dispatch.model import Actor, ActorKind, Channel, Ride, RideFilter, RideStatus, RideStep, VehicleClass
+from dispatch.events import offer_json, ride_json, step_json
+from dispatch.keys import PRICER, RUNTIME
+from dispatch.model import Actor, ActorKind, Channel, Ride, RideFilter, RideStatus, VehicleClass
 from subscribers.keys import add_merge_participant
 from subscribers.phones import PhonePlan, parse_phone
 from taxicrm.auth import STAFF_ROLES, allow
@@ -33,6 +35,7 @@ E = TypeVar("E", bound=Enum)
 def setup(app: web.Application) -> None:
     """Register the booking routes; a merged subscriber's rides follow them."""
     add_merge_participant(app, ride_store.move_rides)
+    add_card_section(app, booking.rides_on_card)  # The screen-pop shows the caller's rides.
     app.router.add_post("/api/rides", book_ride)
     app.router.add_get("/api/rides", list_rides)
     app.router.add_get("/api/rides/{ride_id}", get_ride)
@@ -72,9 +75,10 @@ async def list_rides(request: web.Request) -> web.Response:
 
 @allow(*STAFF_ROLES)
 async def get_ride(request: web.Request) -> web.Response:
-    """Show a ride with every step of its history."""
+    """Show a ride with every step of its history and every offer made for it."""
     record = await booking.get_ride(_desk(request), _ride_id(request))
-    return web.json_response({"ride": _ride_json(record.ride), "events": [_step_json(s) for s in record.steps]})
+    return web.json_response({"ride": _ride_json(record.ride), "events": [step_json(s) for s in record.steps],
+                              "offers": [offer_json(o) for o in record.offers]})
 
 
 @allow(*STAFF_ROLES)
@@ -97,8 +101,11 @@ async def change_route(request: web.Request) -> web.Response:
 
 
 def _desk(request: web.Request) -> RideDesk:
-    settings = request.app[SETTINGS]
-    return RideDesk(request.app[DB], request.app[PUBLISHER], _plan(request), settings.timezone)
+    app = request.app
+    settings, runtime = app[SETTINGS], app[RUNTIME]
+    return RideDesk(app[DB], app[PUBLISHER], _plan(request), settings.timezone,
+                    release_lead=timedelta(minutes=settings.prebooking_lead_minutes), dispatcher=runtime.dispatcher,
+                    quoter=app[PRICER], zone_code_at=runtime.zone_map.code_at, service_bounds=runtime.service_bounds)
 
 
 def _plan(request: web.Request) -> PhonePlan:
@@ -184,20 +191,5 @@ def _ride_id(request: web.Request) -> int:
     return int(raw)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    return value
-
-
 def _ride_json(ride: Ride) -> dict[str, Any]:
-    data: dict[str, Any] = _json_safe(dataclasses.asdict(ride))
-    data.pop("request_hash")
-    return data
-
-
-def _step_json(step: RideStep) -> dict[str, Any]:
-    data: dict[str, Any] = _json_safe(dataclasses.asdict(step))
-    return data
+    return ride_json(ride)

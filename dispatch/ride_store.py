@@ -14,6 +14,7 @@ from dispatch.model import (
     ActorKind,
     Channel,
     DriverId,
+    FareBasis,
     NewRide,
     Place,
     Ride,
@@ -28,8 +29,10 @@ _PLACE_COLUMNS = ("text", "landmark", "lat", "lng", "address_id")
 _RIDE_COLUMNS = (
     "id, status, subscriber_id, walk_in_name, walk_in_phone, call_id, "
     + ", ".join(f"{end}_{c}" for end in ("pickup", "destination") for c in _PLACE_COLUMNS)
-    + ", passengers, vehicle_class, notes_for_driver, pickup_at, due_at, driver_id, cancelled_by_kind, "
-    "cancelled_by_id, cancel_reason, booked_by, booked_via, request_hash, version, created_at, updated_at"
+    + ", passengers, vehicle_class, notes_for_driver, pickup_at, due_at, driver_id, offered_to, offer_count, "
+    "cancelled_by_kind, cancelled_by_id, cancel_reason, booked_by, booked_via, request_hash, assigned_at, arrived_at, "
+    "picked_up_at, finished_at, quote, quote_total_rials, quote_locked, fare, fare_total_rials, driver_share_rials, "
+    "center_share_rials, fare_basis, version, created_at, updated_at"
 )
 
 INSERT_RIDE = f"""
@@ -37,14 +40,49 @@ INSERT_RIDE = f"""
                        pickup_text, pickup_landmark, pickup_lat, pickup_lng, pickup_address_id,
                        destination_text, destination_landmark, destination_lat, destination_lng, destination_address_id,
                        passengers, vehicle_class, notes_for_driver, pickup_at, status, booked_by, booked_via,
-                       idempotency_scope, idempotency_key, request_hash, created_at, updated_at)
+                       idempotency_scope, idempotency_key, request_hash, created_at, updated_at, dispatch_after,
+                       quote, quote_total_rials, quote_locked)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-            $22, $23, $24, $25, $25)
+            $22, $23, $24, $25, $25, $26, $27, $28, $29)
     ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
     RETURNING {_RIDE_COLUMNS}
 """  # DO NOTHING, not an error: the loser of a double-submit reads the winner's ride instead.
 SELECT_BY_KEY = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2"
 SELECT_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1"
+# Every change to a ride's dispatch happens under its row lock, so offers, accepts, cancels and manual
+# assignments for one ride take turns; the conditional updates below then catch anything read earlier.
+LOCK_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1 FOR UPDATE"
+# Any instance takes the next ride waiting for dispatch; one another instance is handling is skipped.
+CLAIM_DUE = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides
+    WHERE status IN ('scheduled', 'requested', 'unassigned') AND dispatch_after <= $1
+    ORDER BY dispatch_after LIMIT 1
+    FOR UPDATE SKIP LOCKED
+"""
+LOCK_IF_FREE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1 FOR UPDATE SKIP LOCKED"
+# The caller's rides for the screen-pop, in one round trip: the last few, and any still under way (so the
+# operator does not book a second car), by subscriber and by the number walk-in rides were booked under.
+SELECT_CARD_RIDES = """
+    SELECT json_build_object(
+        'last_rides', (SELECT coalesce(json_agg(r), '[]') FROM (
+            SELECT r.id, r.status, r.pickup_text AS pickup, r.destination_text AS destination, r.due_at,
+                   r.driver_id, d.name AS driver_name, coalesce(r.fare_total_rials, r.quote_total_rials) AS fare_rials
+            FROM rides r LEFT JOIN drivers d ON d.id = r.driver_id
+            WHERE r.subscriber_id = $1 OR r.walk_in_phone = $2
+            ORDER BY r.due_at DESC LIMIT $3) r),
+        'active_rides', (SELECT coalesce(json_agg(a), '[]') FROM (
+            SELECT r.id, r.status, r.pickup_text AS pickup, r.due_at, r.driver_id, d.name AS driver_name,
+                   d.plate_display AS plate
+            FROM rides r LEFT JOIN drivers d ON d.id = r.driver_id
+            WHERE (r.subscriber_id = $1 OR r.walk_in_phone = $2) AND r.status = ANY($4::text[])
+            ORDER BY r.due_at LIMIT 5) a)
+    )::text
+"""
+SELECT_UNASSIGNED = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE status = 'unassigned' ORDER BY due_at LIMIT 500"
+WAKE = "UPDATE rides SET dispatch_after = $2 WHERE id = ANY($1::bigint[]) AND status = 'unassigned'"
+SELECT_ACTIVE_OF_DRIVER = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides WHERE driver_id = $1 AND status IN ('assigned', 'arrived', 'on_board')
+"""
 # Serializes bookings for one caller, so two operators cannot both pass the active-ride check.
 LOCK_CALLER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 SELECT_ACTIVE_OF_CALLER = f"""
@@ -52,13 +90,7 @@ SELECT_ACTIVE_OF_CALLER = f"""
     WHERE (subscriber_id = $1 OR walk_in_phone = $2) AND status = ANY($3::text[])
     ORDER BY due_at LIMIT 1
 """
-# Conditional updates: a writer that read an older version changes nothing and learns it lost the race.
-CANCEL_RIDE = f"""
-    UPDATE rides SET status = 'cancelled', cancelled_by_kind = $3, cancelled_by_id = $4, cancel_reason = $5,
-                     updated_at = $6, version = version + 1
-    WHERE id = $1 AND version = $2
-    RETURNING {_RIDE_COLUMNS}
-"""
+# Conditional: a writer that read an older version changes nothing and learns it lost the race.
 UPDATE_ROUTE = f"""
     UPDATE rides SET pickup_text = $3, pickup_landmark = $4, pickup_lat = $5, pickup_lng = $6, pickup_address_id = $7,
                      destination_text = $8, destination_landmark = $9, destination_lat = $10, destination_lng = $11,
@@ -113,10 +145,20 @@ def _ride(row: asyncpg.Record) -> Ride:
         vehicle_class=VehicleClass(row["vehicle_class"]), notes_for_driver=row["notes_for_driver"],
         pickup_at=row["pickup_at"], due_at=row["due_at"],
         driver_id=None if row["driver_id"] is None else DriverId(row["driver_id"]),
+        offered_to=None if row["offered_to"] is None else DriverId(row["offered_to"]), offer_count=row["offer_count"],
         cancelled_by=cancelled_by, cancel_reason=row["cancel_reason"], booked_by=row["booked_by"],
-        booked_via=Channel(row["booked_via"]), request_hash=row["request_hash"], version=row["version"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        booked_via=Channel(row["booked_via"]), request_hash=row["request_hash"], assigned_at=row["assigned_at"],
+        arrived_at=row["arrived_at"], picked_up_at=row["picked_up_at"], finished_at=row["finished_at"],
+        quote=_json(row["quote"]), quote_total_rials=row["quote_total_rials"], quote_locked=row["quote_locked"],
+        fare=_json(row["fare"]), fare_total_rials=row["fare_total_rials"],
+        driver_share_rials=row["driver_share_rials"], center_share_rials=row["center_share_rials"],
+        fare_basis=None if row["fare_basis"] is None else FareBasis(row["fare_basis"]),
+        version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"],
     )
+
+
+def _json(raw: str | None) -> Any:
+    return None if raw is None else json.loads(raw)
 
 
 def _step(row: asyncpg.Record) -> RideStep:
@@ -125,7 +167,7 @@ def _step(row: asyncpg.Record) -> RideStep:
         from_status=None if row["from_status"] is None else RideStatus(row["from_status"]),
         to_status=RideStatus(row["to_status"]), actor=Actor(ActorKind(row["actor_kind"]), row["actor_id"]),
         reason=row["reason"], driver_id=None if row["driver_id"] is None else DriverId(row["driver_id"]),
-        details=None if row["details"] is None else json.loads(row["details"]), at=row["at"],
+        details=_json(row["details"]), at=row["at"],
     )
 
 
@@ -139,7 +181,9 @@ async def insert_ride(conn: asyncpg.Connection, new: NewRide) -> Ride | None:
         INSERT_RIDE, new.subscriber_id, new.walk_in_name, new.walk_in_phone, new.call_id,
         *_place_args(new.pickup), *_place_args(new.destination), new.passengers, new.vehicle_class.value,
         new.notes_for_driver, new.pickup_at, new.status.value, new.booked_by, new.booked_via.value,
-        new.idempotency_scope, new.idempotency_key, new.request_hash, new.created_at,
+        new.idempotency_scope, new.idempotency_key, new.request_hash, new.created_at, new.dispatch_after,
+        None if new.quote is None else json.dumps(new.quote),
+        None if new.quote is None else new.quote["total_rials"], new.quote_locked,
     )
     return None if row is None else _ride(row)
 
@@ -156,6 +200,73 @@ async def ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
     return None if row is None else _ride(row)
 
 
+async def lock_ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
+    """Return the ride, locked until the transaction ends; None if there is no such ride."""
+    row = await conn.fetchrow(LOCK_RIDE, ride_id)
+    return None if row is None else _ride(row)
+
+
+async def lock_if_free(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
+    """Return the ride locked, or None if there is none or another transaction holds it."""
+    row = await conn.fetchrow(LOCK_IF_FREE, ride_id)
+    return None if row is None else _ride(row)
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime) -> Ride | None:
+    """Lock the ride that has waited longest for dispatch (a release, a first search, a retry), if any."""
+    row = await conn.fetchrow(CLAIM_DUE, now)
+    return None if row is None else _ride(row)
+
+
+async def card_rides(conn: asyncpg.Connection, subscriber_id: int | None, phone: str, last: int,
+                     active: frozenset[RideStatus]) -> dict[str, Any]:
+    """Return the caller's last rides and those still under way, for the screen-pop card."""
+    found: dict[str, Any] = json.loads(await conn.fetchval(SELECT_CARD_RIDES, subscriber_id, phone, last,
+                                                           sorted(active)))
+    return found
+
+
+async def unassigned_rides(conn: asyncpg.Connection) -> list[Ride]:
+    """Return the rides on the unassigned list, the longest wanted first."""
+    return [_ride(row) for row in await conn.fetch(SELECT_UNASSIGNED)]
+
+
+async def wake(conn: asyncpg.Connection, ride_ids: list[RideId], at: datetime) -> None:
+    """Have the dispatcher retry these unassigned rides from `at` on, not at their next scheduled retry."""
+    await conn.execute(WAKE, ride_ids, at)
+
+
+async def active_ride_of_driver(conn: asyncpg.Connection, driver_id: DriverId) -> Ride | None:
+    """Return the ride the driver is on (assigned, arrived or aboard), if any."""
+    row = await conn.fetchrow(SELECT_ACTIVE_OF_DRIVER, driver_id)
+    return None if row is None else _ride(row)
+
+
+# The columns update_ride may set; its SET clause is built from these names only, never from a caller's text.
+CHANGEABLE = frozenset({
+    "status", "driver_id", "offered_to", "offer_count", "dispatch_after", "assigned_at", "arrived_at",
+    "picked_up_at", "finished_at", "cancelled_by_kind", "cancelled_by_id", "cancel_reason", "quote",
+    "quote_total_rials", "quote_locked", "fare", "fare_total_rials", "driver_share_rials", "center_share_rials",
+    "fare_basis",
+})
+_JSON_COLUMNS = frozenset({"quote", "fare"})
+
+
+async def update_ride(conn: asyncpg.Connection, ride_id: int, version: int, at: datetime,
+                      changes: Mapping[str, Any]) -> Ride | None:
+    """Change the ride if it is still at `version`; None if someone changed it meanwhile."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"not changeable ride columns: {sorted(unknown)}")
+    names = sorted(changes)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=4))
+    sql = (f"UPDATE rides SET {assignments}{', ' if names else ''}updated_at = $3, version = version + 1 "
+           f"WHERE id = $1 AND version = $2 RETURNING {_RIDE_COLUMNS}")
+    values = [json.dumps(changes[n]) if n in _JSON_COLUMNS and changes[n] is not None else changes[n] for n in names]
+    row = await conn.fetchrow(sql, ride_id, version, at, *values)
+    return None if row is None else _ride(row)
+
+
 async def lock_caller(conn: asyncpg.Connection, caller_key: str) -> None:
     """Hold a lock on one caller until the transaction ends."""
     await conn.execute(LOCK_CALLER, caller_key)
@@ -165,13 +276,6 @@ async def active_ride_of(conn: asyncpg.Connection, subscriber_id: int | None, ph
                          active: frozenset[RideStatus]) -> Ride | None:
     """Return the caller's earliest ride still in one of the `active` statuses, by subscriber or walk-in phone."""
     row = await conn.fetchrow(SELECT_ACTIVE_OF_CALLER, subscriber_id, phone, sorted(active))
-    return None if row is None else _ride(row)
-
-
-async def cancel_ride(conn: asyncpg.Connection, ride_id: int, version: int, by: Actor, reason: str,
-                      at: datetime) -> Ride | None:
-    """Cancel the ride if it is still at `version`; None if someone changed it meanwhile."""
-    row = await conn.fetchrow(CANCEL_RIDE, ride_id, version, by.kind.value, by.id, reason, at)
     return None if row is None else _ride(row)
 
 

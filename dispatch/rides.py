@@ -45,11 +45,15 @@ TRANSITIONS: Mapping[tuple[RideStatus, RideAction], Rule] = {
     # An operator may dispatch a pre-booking early, e.g. when the customer calls to say they are ready.
     (S.SCHEDULED, A.RELEASE): _rule(S.REQUESTED, P.SYSTEM, P.OPERATOR),
     (S.REQUESTED, A.OFFER): _rule(S.OFFERING, P.SYSTEM),
+    # After a decline, a timeout or a lost connection the ride goes straight to the next driver.
+    (S.OFFERING, A.OFFER): _rule(S.OFFERING, P.SYSTEM),
     # Retrying an unassigned ride happens when drivers become free, or when an operator asks for it.
     (S.UNASSIGNED, A.OFFER): _rule(S.OFFERING, P.SYSTEM, P.OPERATOR),
     (S.OFFERING, A.ACCEPT): _rule(S.ASSIGNED, P.OFFERED_DRIVER),
-    # Not from offering: the offered driver could accept in the same instant; pull the ride to unassigned first.
+    # From offering too, withdrawing the offer: the store's conditional update lets exactly one of the
+    # operator and an offered driver accepting in the same instant win, and the other is told.
     (S.REQUESTED, A.ASSIGN): _rule(S.ASSIGNED, P.OPERATOR),
+    (S.OFFERING, A.ASSIGN): _rule(S.ASSIGNED, P.OPERATOR),
     (S.UNASSIGNED, A.ASSIGN): _rule(S.ASSIGNED, P.OPERATOR),
     # From requested too: the first search may find nobody at all.
     (S.REQUESTED, A.MARK_UNASSIGNED): _rule(S.UNASSIGNED, P.SYSTEM, P.OPERATOR),
@@ -132,7 +136,10 @@ def transition(
     reason: str | None = None,
     driver_id: DriverId | None = None,
 ) -> tuple[RideState, RideEvent]:
-    """Apply an action to a ride, returning its new state and the event to store; `driver_id` is for assign."""
+    """Apply an action to a ride, returning its new state and the event to store.
+
+    `driver_id` names the driver an offer goes to, or the one an operator assigns.
+    """
     rule = TRANSITIONS.get((ride.status, action))
     phrase = ACTION_PHRASES[action]
     if rule is None:
@@ -151,11 +158,11 @@ def transition(
         status=rule.to,
         driver_id=new_driver,
         # An offer lives only while the ride is offering; leaving that status withdraws it.
-        offered_to=ride.offered_to if rule.to is S.OFFERING else None,
+        offered_to=_offered_after(ride, action, driver_id) if rule.to is S.OFFERING else None,
     )
     event = RideEvent(
         ride_id=ride.id, action=action, from_status=ride.status, to_status=rule.to,
-        actor=actor, at=at, reason=reason, driver_id=new_driver,
+        actor=actor, at=at, reason=reason, driver_id=new_state.offered_to if action is A.OFFER else new_driver,
     )
     return new_state, event
 
@@ -169,6 +176,14 @@ def _driver_after(ride: RideState, action: RideAction, actor: Actor, driver_id: 
             raise DriverRequired(f"Name the driver to assign to ride {ride.id}.")
         return driver_id
     return ride.driver_id
+
+
+def _offered_after(ride: RideState, action: RideAction, driver_id: DriverId | None) -> DriverId | None:
+    if action is not A.OFFER:
+        return ride.offered_to
+    if driver_id is None:
+        raise DriverRequired(f"Name the driver to offer ride {ride.id} to.")
+    return driver_id
 
 
 def release_time(pickup_at: datetime, lead: timedelta = DEFAULT_RELEASE_LEAD) -> datetime:

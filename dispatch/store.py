@@ -29,6 +29,14 @@ def _driver(row: asyncpg.Record) -> Driver:
                   suspended_reason=row["suspended_reason"], created_at=row["created_at"])
 
 
+SELECT_COMMISSION = "SELECT commission_bp FROM drivers WHERE id = $1"
+
+
+async def commission_of(conn: asyncpg.Connection, driver_id: DriverId) -> int:
+    """Return the center's share of the driver's fares, in basis points."""
+    return int(await conn.fetchval(SELECT_COMMISSION, driver_id))
+
+
 async def insert_driver(conn: asyncpg.Connection, name: str) -> Driver:
     """Insert an active driver."""
     return _driver(await conn.fetchrow(INSERT_DRIVER, name))

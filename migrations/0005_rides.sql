@@ -26,6 +26,25 @@ CREATE TABLE rides (
     status               text NOT NULL CHECK (status IN ('scheduled', 'requested', 'offering', 'unassigned',
                              'assigned', 'arrived', 'on_board', 'completed', 'cancelled', 'no_driver_found', 'no_show')),
     driver_id            bigint REFERENCES drivers (id),
+    -- The driver holding the pending offer: set exactly while the ride is offering.
+    offered_to           bigint REFERENCES drivers (id),
+    offer_count          smallint NOT NULL DEFAULT 0,  -- offers made in the current round of dispatch
+    -- When the dispatcher next looks at a requested or unassigned ride; NULL: at once.
+    dispatch_after       timestamptz,
+    assigned_at          timestamptz,
+    arrived_at           timestamptz,
+    picked_up_at         timestamptz,
+    finished_at          timestamptz,
+    -- The fare quoted at booking; a phone booking's quote is locked: it is the price unless the trip changes.
+    quote                jsonb,
+    quote_total_rials    bigint CHECK (quote_total_rials >= 0),
+    quote_locked         boolean NOT NULL DEFAULT false,
+    -- The fare charged at completion and its split between the driver and the center.
+    fare                 jsonb,
+    fare_total_rials     bigint CHECK (fare_total_rials >= 0),
+    driver_share_rials   bigint CHECK (driver_share_rials >= 0),
+    center_share_rials   bigint CHECK (center_share_rials >= 0),
+    fare_basis           text CHECK (fare_basis IN ('locked_quote', 'meter')),
     cancelled_by_kind    text CHECK (cancelled_by_kind IN ('operator', 'driver', 'customer', 'system')),
     cancelled_by_id      bigint,
     cancel_reason        text CHECK (length(cancel_reason) <= 500),
@@ -44,7 +63,14 @@ CREATE TABLE rides (
     CHECK ((destination_lat IS NULL) = (destination_lng IS NULL)),
     CHECK (destination_text IS NOT NULL OR (destination_landmark IS NULL AND destination_lat IS NULL)),
     CHECK ((status = 'cancelled') = (cancel_reason IS NOT NULL)),
-    CHECK (booked_via <> 'console' OR booked_by IS NOT NULL)
+    CHECK (booked_via <> 'console' OR booked_by IS NOT NULL),
+    CONSTRAINT rides_offered_while_offering CHECK ((status = 'offering') = (offered_to IS NOT NULL)),
+    CONSTRAINT rides_quote_total CHECK ((quote IS NULL) = (quote_total_rials IS NULL)),
+    CONSTRAINT rides_fare_total CHECK ((fare IS NULL) = (fare_total_rials IS NULL)),
+    CONSTRAINT rides_fare_split CHECK (fare_total_rials = driver_share_rials + center_share_rials),
+    -- A driver is on every ride from assignment on; completed or no-show rides keep theirs.
+    CONSTRAINT rides_driver_once_assigned
+        CHECK (status NOT IN ('assigned', 'arrived', 'on_board', 'completed', 'no_show') OR driver_id IS NOT NULL)
 );
 -- A double click or a retried request books one ride: the second insert finds the first.
 CREATE UNIQUE INDEX rides_idempotency_key ON rides (idempotency_scope, idempotency_key);
@@ -53,6 +79,9 @@ CREATE UNIQUE INDEX rides_one_active_per_driver ON rides (driver_id)
     WHERE driver_id IS NOT NULL
       AND status IN ('scheduled', 'requested', 'offering', 'unassigned', 'assigned', 'arrived', 'on_board');
 CREATE INDEX rides_status_due_idx ON rides (status, due_at);
+-- The dispatcher's work list: rides waiting for a search, a retry or their release time.
+CREATE INDEX rides_dispatch_idx ON rides (status, dispatch_after)
+    WHERE status IN ('scheduled', 'requested', 'unassigned');
 CREATE INDEX rides_due_idx ON rides (due_at DESC);
 -- The active-ride check and a caller's history.
 CREATE INDEX rides_subscriber_idx ON rides (subscriber_id, due_at DESC) WHERE subscriber_id IS NOT NULL;

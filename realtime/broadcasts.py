@@ -1,4 +1,4 @@
-"""Supervisor announcements to the floor, carried as events."""
+"""Supervisor announcements to the floor or to every driver, carried as events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from taxicrm.auth import Principal
 from taxicrm.errors import InvalidInput
-from taxicrm.events import OPERATORS, SUPERVISORS, Event
+from taxicrm.events import DRIVERS, OPERATORS, SUPERVISORS, Event
 
 BROADCAST_SENT = "broadcast.sent"
 MAX_MESSAGE_LENGTH = 500
@@ -18,6 +18,8 @@ class BroadcastAudience(StrEnum):
 
     OPERATORS = OPERATORS
     SUPERVISORS = SUPERVISORS
+    # Every driver's app shows it as a message from the center (roadworks, a demand surge).
+    DRIVERS = DRIVERS
 
 
 def broadcast_sent(message: str, audience_name: str, sender: Principal, at: datetime) -> Event:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from taxicrm.auth import Principal, Role
-from taxicrm.events import OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
+from taxicrm.events import DRIVERS, OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ SHARED_AUDIENCES: dict[Role, frozenset[str]] = {
 def audiences_for(principal: Principal) -> frozenset[str]:
     """Return the audiences a principal hears: their role's shared ones plus their personal one."""
     if principal.role is Role.DRIVER:
-        return frozenset({driver_audience(principal.id)})
+        return frozenset({DRIVERS, driver_audience(principal.id)})
     if principal.role in SHARED_AUDIENCES:
         return SHARED_AUDIENCES[principal.role] | {operator_audience(principal.id)}
     return frozenset()

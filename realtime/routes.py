@@ -14,7 +14,7 @@ from realtime import ws
 from realtime.broadcasts import MAX_MESSAGE_LENGTH, broadcast_sent
 from realtime.bus import RedisEventBus
 from realtime.hub import Hub
-from realtime.keys import BUS, HUB
+from realtime.keys import BUS, CONVERSATIONS, HUB
 from taxicrm.auth import Role, allow
 from taxicrm.keys import PRINCIPAL, PUBLISHER, REDIS, SETTINGS
 from taxicrm.validation import json_object, required
@@ -27,6 +27,8 @@ READER_STOP_SECONDS = 5.0
 
 def setup(app: web.Application) -> None:
     """Add the event bus, the websocket hub and their routes to the app."""
+    if CONVERSATIONS not in app:
+        app[CONVERSATIONS] = {}
     app.cleanup_ctx.append(_bus_and_hub)
     app.on_shutdown.append(_close_connections)
     app.router.add_get("/ws", ws.staff_socket)

@@ -1,4 +1,9 @@
-"""Websocket endpoints: staff and drivers receive their events live and resume after a reconnect."""
+"""Websocket endpoints: staff and drivers receive their events live and resume after a reconnect.
+
+The transport is the same for everyone: a hello, the events missed since `last_id`, then live events, every
+message numbered by `seq`. What a connection says after the hello, how it answers the client's commands and
+how it shows each event is up to the conversation its user's role registered (see `conversations`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,21 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 from redis.exceptions import RedisError
 
 from realtime import messages
 from realtime.bus import RedisEventBus
+from realtime.conversations import Conversation, StaffConversation
 from realtime.errors import RealtimeUnavailable
 from realtime.hub import Client, Stop, audiences_for
-from realtime.keys import BUS, HUB
+from realtime.keys import BUS, CONVERSATIONS, HUB
 from realtime.messages import Message
 from realtime.streams import StreamId
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow
-from taxicrm.errors import InvalidInput
+from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.keys import PRINCIPAL, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -31,9 +38,8 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 
 # A client cut off for being slow may come straight back; one leaving with the instance should go elsewhere.
 CLOSE_CODES = {Stop.OVERRUN: WSCloseCode.TRY_AGAIN_LATER, Stop.GOING_AWAY: WSCloseCode.GOING_AWAY}
-# Replies to the commands any client may send: `ping` lets a browser, which cannot send ping frames,
-# check that the connection is alive.
-REPLIES: dict[str, Message] = {"ping": {"type": "pong"}}
+# A client may tag a command with a short `ref`; the replies to it carry the same ref back.
+MAX_REF_LENGTH = 64
 
 
 @allow(*STAFF_ROLES)
@@ -56,6 +62,21 @@ class Opening:
     cursor: StreamId
 
 
+class Sender:
+    """Send messages on one websocket in order, each numbered one more than the last (the hello is 1)."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+        self._seq = 0
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: Message) -> None:
+        """Send the message with the next sequence number."""
+        async with self._lock:
+            self._seq += 1
+            await self._ws.send_json({"seq": self._seq, **message})
+
+
 async def _serve(request: web.Request) -> web.WebSocketResponse:
     settings, bus, hub = request.app[SETTINGS], request.app[BUS], request.app[HUB]
     principal = request[PRINCIPAL]
@@ -67,11 +88,18 @@ async def _serve(request: web.Request) -> web.WebSocketResponse:
         raise InvalidInput("This address only accepts websocket connections.", code="websocket_required",
                            status=426)
     resume_from = _resume_from(request)
+    start = request.app[CONVERSATIONS].get(principal.role, StaffConversation)
     with hub.connect(audiences_for(principal)) as client:
         # Registered before the backlog is read, so live events queue meanwhile: no gap between the two.
         opening = await _opening(bus, client, principal, resume_from)
-        await ws.prepare(request)
-        await _converse(ws, client, opening)
+        conversation = start(request, principal)
+        try:
+            # Its state comes after the backlog: the newest word on what the client must show.
+            opening.messages.extend(await conversation.opening())
+            await ws.prepare(request)
+            await _converse(ws, client, opening, conversation)
+        finally:
+            await conversation.close()
     return ws
 
 
@@ -105,10 +133,12 @@ async def _opening(
     return Opening(first, tip)
 
 
-async def _converse(ws: web.WebSocketResponse, client: Client, opening: Opening) -> None:
+async def _converse(ws: web.WebSocketResponse, client: Client, opening: Opening,
+                    conversation: Conversation) -> None:
     """Send events and answer the client until either side ends the connection."""
-    pump = asyncio.create_task(_pump(ws, client, opening))
-    listen = asyncio.create_task(_listen(ws))
+    sender = Sender(ws)
+    pump = asyncio.create_task(_pump(sender, client, opening, conversation))
+    listen = asyncio.create_task(_listen(ws, sender, conversation))
     try:
         await asyncio.wait({pump, listen}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -120,23 +150,25 @@ async def _converse(ws: web.WebSocketResponse, client: Client, opening: Opening)
         await ws.close(code=CLOSE_CODES[stop], message=stop.value.encode())
 
 
-async def _pump(ws: web.WebSocketResponse, client: Client, opening: Opening) -> Stop | None:
+async def _pump(sender: Sender, client: Client, opening: Opening, conversation: Conversation) -> Stop | None:
     """Send the opening and then each queued event once, in order; return why the hub ended it."""
     cursor = opening.cursor
     try:
         for message in opening.messages:
-            await ws.send_json(message)
+            await sender.send(message)
         while True:
             item = await client.queue.get()
             if isinstance(item, Stop):
                 if item is Stop.OVERRUN:
-                    await ws.send_json(messages.resync("too_slow"))
+                    await sender.send(messages.resync("too_slow"))
                 return item
             event_id = StreamId.parse(item.id)
             if event_id <= cursor:
                 continue  # Already sent with the backlog.
             cursor = event_id
-            await ws.send_json(messages.event(item))
+            shown = conversation.render(item)
+            if shown is not None:
+                await sender.send(shown)
     except ConnectionResetError:
         return None  # The client is gone; the listening side sees the close too.
     except Exception:  # After the upgrade no error may escape: it would be written into the socket as HTTP.
@@ -144,26 +176,47 @@ async def _pump(ws: web.WebSocketResponse, client: Client, opening: Opening) -> 
         return None
 
 
-async def _listen(ws: web.WebSocketResponse) -> None:
+async def _listen(ws: web.WebSocketResponse, sender: Sender, conversation: Conversation) -> None:
     """Read the client's messages until it closes, answering each; none may crash the connection."""
     try:
         async for frame in ws:
             if frame.type is WSMsgType.ERROR:
                 return
-            await ws.send_json(_answer(frame))
+            for reply in await _answer(frame, conversation):
+                await sender.send(reply)
     except ConnectionResetError:
         return
 
 
-def _answer(frame: WSMessage) -> Message:
+async def _answer(frame: WSMessage, conversation: Conversation) -> list[Message]:
     if frame.type is not WSMsgType.TEXT:
-        return messages.error("not_text", "Send messages as JSON text.")
+        return [messages.error("not_text", "Send messages as JSON text.")]
     try:
         command = json.loads(frame.data)
     except ValueError:
-        return messages.error("malformed_json", "Messages must be JSON objects.")
+        return [messages.error("malformed_json", "Messages must be JSON objects.")]
     if not isinstance(command, dict):
-        return messages.error("malformed_json", "Messages must be JSON objects.")
-    kind = command.get("type")
-    reply = REPLIES.get(kind) if isinstance(kind, str) else None
-    return reply or messages.error("unknown_type", "This connection does not accept that message type.")
+        return [messages.error("malformed_json", "Messages must be JSON objects.")]
+    ref = command.get("ref")
+    if ref is not None and not (isinstance(ref, str | int) and not isinstance(ref, bool)
+                                and len(str(ref)) <= MAX_REF_LENGTH):
+        return [messages.error("invalid_ref", f"'ref' must be a string or number of at most {MAX_REF_LENGTH} "
+                                              "characters.")]
+    replies = await _replies(command, conversation)
+    return replies if ref is None else [{**reply, "ref": ref} for reply in replies]
+
+
+async def _replies(command: dict[str, Any], conversation: Conversation) -> list[Message]:
+    if not isinstance(command.get("type"), str):
+        return [messages.error("unknown_type", "Every message needs a 'type'.")]
+    # `ping` lets a browser, which cannot send ping frames, check that the connection is alive.
+    if command["type"] == "ping":
+        await conversation.heard()
+        return [{"type": "pong"}]
+    try:
+        return await conversation.answer(command)
+    except DomainError as err:
+        return [messages.error(err.code, err.message)]
+    except Exception:  # A bug in one command must not end the connection; the log has the details.
+        log.exception("websocket command %r failed", command["type"])
+        return [messages.error("internal_error", "Something went wrong on our side; please try again.")]

@@ -10,8 +10,11 @@ from aiohttp import web
 
 import callcenter.call_routes
 import callcenter.routes
+import dispatch.dispatch_routes
 import dispatch.ride_routes
 import dispatch.routes
+import dispatch.tariff_routes
+import dispatch.zone_routes
 import realtime.routes
 import subscribers.routes
 import subscribers.transfer_routes
@@ -30,6 +33,10 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     callcenter.call_routes.setup,
     dispatch.routes.setup,
     dispatch.ride_routes.setup,
+    dispatch.tariff_routes.setup,
+    dispatch.zone_routes.setup,
+    # After pricing and zones: dispatch's machinery uses both from start-up.
+    dispatch.dispatch_routes.setup,
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
 )

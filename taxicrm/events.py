@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # Audiences name who may receive an event over a websocket.
 OPERATORS = "operators"
 SUPERVISORS = "supervisors"
+DRIVERS = "drivers"
 
 
 def operator_audience(user_id: int) -> str:
@@ -45,4 +46,8 @@ class Publisher(Protocol):
 
     async def publish(self, event: Event) -> str:
         """Publish the event to every instance and return its stream id."""
+        ...
+
+    async def publish_all(self, events: Sequence[Event]) -> list[str]:
+        """Publish the events together, in order, and return their stream ids."""
         ...

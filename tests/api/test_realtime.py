@@ -21,9 +21,17 @@ HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Ver
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> dict[str, Any]:
+    """Return the next message without its sequence number, which must be one more than the last."""
     msg = await ws.receive(timeout=within)
     assert msg.type is WSMsgType.TEXT, msg
-    return json.loads(msg.data)
+    message = json.loads(msg.data)
+    seq = message.pop("seq")
+    assert seq == LAST_SEQ.get(id(ws), 0) + 1, message
+    LAST_SEQ[id(ws)] = seq
+    return message
+
+
+LAST_SEQ: dict[int, int] = {}
 
 
 async def receive_close(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> int | None:
@@ -74,7 +82,7 @@ async def test_a_supervisor_hears_the_operators_broadcasts_and_their_own(client,
     ({"audience": "operators"}, "missing_field"),
     ({"message": "x" * 501, "audience": "operators"}, "too_long"),
     ({"message": "   ", "audience": "operators"}, "empty_field"),
-    ({"message": "hi", "audience": "drivers"}, "invalid_choice"),
+    ({"message": "hi", "audience": "passengers"}, "invalid_choice"),
     ({"message": 5, "audience": "operators"}, "wrong_type"),
 ])
 async def test_broadcasts_refuse_bad_input(client, staff_headers, body, code):
@@ -153,12 +161,13 @@ async def test_a_plain_get_or_a_malformed_last_id_is_refused_before_the_upgrade(
 
 async def test_a_driver_hears_and_replays_only_its_own_events(client, make_driver, bus):
     driver, token = await make_driver()
-    theirs = Event("offer.made", (driver_audience(driver.id + 1),))
-    mine = Event("offer.made", (driver_audience(driver.id),))
+    theirs = Event("fleet.notice", (driver_audience(driver.id + 1),))
+    mine = Event("fleet.notice", (driver_audience(driver.id),))
     # Mobile clients pass the token in the query string.
     async with client.ws_connect("/ws/driver", params={"token": token}) as ws:
         hello = await receive(ws)
         assert hello["principal"] == {"role": "driver", "id": driver.id}
+        assert (await receive(ws))["type"] == "state"  # What a driver's app must show comes after the hello.
         await bus.publish(theirs)
         live = await bus.publish(mine)
         assert (await receive(ws))["id"] == live
@@ -168,6 +177,7 @@ async def test_a_driver_hears_and_replays_only_its_own_events(client, make_drive
                                  headers={"Authorization": f"Bearer {token}"}) as ws:
         assert (await receive(ws))["last_id"] == live
         assert [(await receive(ws))["id"] for _ in missed] == missed
+        assert (await receive(ws))["type"] == "state"
         # Nothing else was queued for this driver: the next message answers its ping.
         await ws.send_json({"type": "ping"})
         assert await receive(ws) == {"type": "pong"}
@@ -188,9 +198,10 @@ async def test_client_messages_are_answered_and_never_break_the_connection(clien
     _, token = await make_driver()
     async with client.ws_connect("/ws/driver", params={"token": token}) as ws:
         await receive(ws)
+        await receive(ws)
         for frame, code in (("{not json", "malformed_json"), ("[1]", "malformed_json"),
-                            ('{"type": ["x"]}', "unknown_type"), ('{"type": "accept"}', "unknown_type"),
-                            (b"\x00", "not_text")):
+                            ('{"type": ["x"]}', "unknown_type"), ('{"type": "fly"}', "unknown_type"),
+                            ('{"type": "ping", "ref": {"a": 1}}', "invalid_ref"), (b"\x00", "not_text")):
             await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
             reply = await receive(ws)
             assert reply["type"] == "error" and reply["code"] == code
@@ -319,12 +330,15 @@ async def test_a_driver_app_using_the_websockets_library_gets_its_events_from_an
     url = b.url.replace("http://", "ws://") + f"/ws/driver?token={token}"
     async with websockets.connect(url) as app:
         hello = json.loads(await asyncio.wait_for(app.recv(), 5))
-        assert hello["principal"] == {"role": "driver", "id": driver.id}
-        sent = await bus.publish(Event("offer.made", (driver_audience(driver.id),), {"ride_id": 7}))
+        assert hello["principal"] == {"role": "driver", "id": driver.id} and hello["seq"] == 1
+        state = json.loads(await asyncio.wait_for(app.recv(), 5))
+        assert (state["type"], state["seq"], state["ride"], state["offer"]) == ("state", 2, None, None)
+        sent = await bus.publish(Event("fleet.notice", (driver_audience(driver.id),), {"message": "hi"}))
         received = json.loads(await asyncio.wait_for(app.recv(), 5))
-        assert received == {"type": "event", "id": sent, "topic": "offer.made", "data": {"ride_id": 7}}
-        await app.send(json.dumps({"type": "ping"}))
-        assert json.loads(await asyncio.wait_for(app.recv(), 5)) == {"type": "pong"}
+        assert received == {"seq": 3, "type": "event", "id": sent, "topic": "fleet.notice",
+                            "data": {"message": "hi"}}
+        await app.send(json.dumps({"type": "ping", "ref": "p1"}))
+        assert json.loads(await asyncio.wait_for(app.recv(), 5)) == {"seq": 4, "type": "pong", "ref": "p1"}
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         async with websockets.connect(b.url.replace("http://", "ws://") + "/ws/driver?token=d_forged"):
             pass

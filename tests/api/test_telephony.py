@@ -290,3 +290,40 @@ async def test_merging_subscribers_moves_their_calls_too(pbx_client, make_subscr
     assert await db.fetchval("SELECT count(*) FROM calls WHERE subscriber_id = $1", kept) == 3
     moved = json.loads(await db.fetchval("SELECT moved FROM subscriber_merges"))
     assert moved["calls"] == 2
+
+
+async def test_the_card_shows_the_callers_last_rides_and_warns_of_one_still_under_way(pbx_client, operator,
+                                                                                        make_subscriber):
+    _, headers, ws = operator
+    subscriber_id = await make_subscriber(addresses=(("home", "12 Valiasr Street", (), 0),))
+
+    async def book(key, **body):
+        response = await pbx_client.post("/api/rides", headers={**headers, "Idempotency-Key": key},
+                                         json={"pickup": {"text": "12 Valiasr Street"}, **body})
+        assert response.status == 201, await response.text()
+        return (await response.json())["ride"]
+
+    earlier = await book("k1", subscriber_id=subscriber_id)
+    cancelled = await pbx_client.post(f"/api/rides/{earlier['id']}/cancel", json={"reason": "Took the metro"},
+                                      headers=headers)
+    assert cancelled.status == 200
+    current = await book("k2", subscriber_id=subscriber_id)
+    # A walk-in ride booked under the same number before it was on the card counts too.
+    walk_in = await book("k3", walk_in_name="Maryam", walk_in_phone="09121234567", confirm_duplicate=True)
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-rides", "09121234567"))
+    card = await next_event(ws, "call.ringing")
+    assert {r["id"] for r in card["active_rides"]} == {current["id"], walk_in["id"]}
+    assert [r["id"] for r in card["last_rides"]] == [walk_in["id"], current["id"], earlier["id"]]
+    assert card["last_rides"][2]["status"] == "cancelled"
+    assert card["last_rides"][0]["pickup"] == "12 Valiasr Street"
+
+
+async def test_an_unknown_number_with_a_walk_in_ride_under_way_is_warned_about_it(pbx_client, operator):
+    _, headers, ws = operator
+    response = await pbx_client.post("/api/rides", headers={**headers, "Idempotency-Key": "w1"},
+                                     json={"pickup": {"text": "Azadi Square"}, "walk_in_name": "Hasan",
+                                           "walk_in_phone": "0935 111 2233"})
+    ride = (await response.json())["ride"]
+    await pbx_client.post("/api/pbx/call-events", headers=PBX, json=ring("c-walk", "09351112233"))
+    card = await next_event(ws, "call.ringing")
+    assert card["subscriber"] is None and [r["id"] for r in card["active_rides"]] == [ride["id"]]

@@ -1,4 +1,3 @@
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -127,18 +126,3 @@ async def test_bad_coordinates_are_refused_before_anything_is_buffered(live, lat
 async def test_a_search_radius_must_be_sensible(live, radius):
     with pytest.raises(InvalidCoordinates):
         await live.nearby(LAT, LNG, radius, NOW, FRESH)
-
-
-async def test_the_flusher_writes_in_the_background_and_flushes_what_is_left_when_stopped(live, redis_client):
-    flusher = asyncio.create_task(live.run_flusher(0.05))
-    live.record(DriverId(1), LAT, LNG, NOW)
-    for _ in range(50):
-        await asyncio.sleep(0.02)
-        if await redis_client.zcard(GEO_KEY):
-            break
-    assert await redis_client.zcard(GEO_KEY) == 1
-    live.record(DriverId(2), LAT, LNG, NOW)
-    flusher.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await flusher
-    assert await redis_client.zcard(GEO_KEY) == 2

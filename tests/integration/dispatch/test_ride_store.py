@@ -11,6 +11,7 @@ from dispatch.model import Actor, ActorKind, Channel, Driver, NewRide, Place, Ri
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 SYSTEM = Actor(ActorKind.SYSTEM)
+CANCELLED = {"status": "cancelled", "cancelled_by_kind": "system", "cancel_reason": "gone"}
 
 
 def new_ride(key: str = "k1", *, phone: str = "+989121234567", pickup_at: datetime | None = None,
@@ -55,7 +56,7 @@ async def test_a_stale_version_changes_nothing(db: asyncpg.Pool) -> None:
     async with db.acquire() as conn:
         moved = await ride_store.update_route(conn, ride.id, ride.version, Place("Vanak"), None, NOW)
         assert moved is not None and moved.version == 2
-        assert await ride_store.cancel_ride(conn, ride.id, ride.version, SYSTEM, "late", NOW) is None
+        assert await ride_store.update_ride(conn, ride.id, ride.version, NOW, CANCELLED) is None
         assert (await ride_store.ride(conn, ride.id)) == moved
 
 
@@ -64,7 +65,7 @@ async def test_of_two_concurrent_writers_of_one_version_only_the_first_wins(db: 
     async with db.acquire() as first, db.acquire() as second:
         tx = first.transaction()
         await tx.start()
-        assert await ride_store.cancel_ride(first, ride.id, ride.version, SYSTEM, "gone", NOW) is not None
+        assert await ride_store.update_ride(first, ride.id, ride.version, NOW, CANCELLED) is not None
         # The second writer waits on the row lock, then re-checks the version and finds it moved on.
         late = asyncio.create_task(ride_store.update_route(second, ride.id, ride.version, Place("Vanak"), None, NOW))
         await asyncio.sleep(0.2)
@@ -93,7 +94,7 @@ async def test_the_active_ride_of_a_caller_is_found_by_phone_and_only_while_acti
     async with db.acquire() as conn:
         assert await ride_store.active_ride_of(conn, None, "+989120000001", active) == ride
         assert await ride_store.active_ride_of(conn, None, "+989120000002", active) is None
-        await conn.execute("UPDATE rides SET status = 'no_show' WHERE id = $1", ride.id)
+        await conn.execute("UPDATE rides SET status = 'cancelled', cancel_reason = 'x' WHERE id = $1", ride.id)
         assert await ride_store.active_ride_of(conn, None, "+989120000001", active) is None
 
 

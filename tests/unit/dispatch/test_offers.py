@@ -8,6 +8,7 @@ from dispatch.model import (
     DriverAvailability,
     DriverId,
     OfferStep,
+    OfferVia,
     RideId,
     RideState,
     RideStatus,
@@ -136,3 +137,31 @@ def test_after_a_failed_offer_the_next_driver_is_asked_until_tries_or_drivers_ru
 def test_an_offer_lapses_after_fifteen_seconds_by_default():
     assert offer_expires_at(NOW) == NOW + timedelta(seconds=15)
     assert offer_expires_at(NOW, timedelta(seconds=25)) == NOW + timedelta(seconds=25)
+
+
+def test_drivers_waiting_at_the_zone_rank_go_first_in_queue_order():
+    queue = [DriverId(3), DriverId(9), DriverId(1)]   # 9 is not near enough to be a candidate at all.
+    decisions = rank([driver(1, 800), driver(2, 100), driver(3, 600), driver(4, 300)], queue=queue)
+    assert [(d.candidate.driver_id, d.via) for d in decisions] == [
+        (3, OfferVia.ZONE_QUEUE), (1, OfferVia.ZONE_QUEUE), (2, OfferVia.NEAREST), (4, OfferVia.NEAREST)]
+
+
+def test_a_queued_driver_beyond_the_radius_is_still_in_the_zone():
+    decisions = rank([driver(1, 2_500), driver(2, 3_000)], radius_m=1_000, queue=[DriverId(1)])
+    assert [(d.candidate.driver_id, d.rank, d.skip_reason) for d in decisions] == [
+        (1, 1, None), (2, None, SkipReason.TOO_FAR)]
+
+
+def test_an_ineligible_driver_loses_their_queue_place():
+    decisions = rank([driver(1, 100, status=DriverAvailability.ON_BREAK), driver(2, 200)], queue=[DriverId(1)])
+    assert [(d.candidate.driver_id, d.rank, d.skip_reason) for d in decisions] == [
+        (2, 1, None), (1, None, SkipReason.NOT_AVAILABLE)]
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"on_a_ride": True, "status": DriverAvailability.BUSY}, SkipReason.ON_A_RIDE),
+    ({"has_other_offer": True}, SkipReason.ON_ANOTHER_OFFER),
+])
+def test_a_driver_busy_with_another_ride_or_offer_is_skipped(changes, reason):
+    decisions = rank([driver(1, 100, **changes)])
+    assert (decisions[0].rank, decisions[0].skip_reason) == (None, reason)

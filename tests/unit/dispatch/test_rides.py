@@ -29,9 +29,11 @@ CANCELLERS = {P.OPERATOR, P.CUSTOMER, P.SYSTEM}
 EXPECTED = {
     (S.SCHEDULED, A.RELEASE): (S.REQUESTED, {P.SYSTEM, P.OPERATOR}),
     (S.REQUESTED, A.OFFER): (S.OFFERING, {P.SYSTEM}),
+    (S.OFFERING, A.OFFER): (S.OFFERING, {P.SYSTEM}),
     (S.UNASSIGNED, A.OFFER): (S.OFFERING, {P.SYSTEM, P.OPERATOR}),
     (S.OFFERING, A.ACCEPT): (S.ASSIGNED, {P.OFFERED_DRIVER}),
     (S.REQUESTED, A.ASSIGN): (S.ASSIGNED, {P.OPERATOR}),
+    (S.OFFERING, A.ASSIGN): (S.ASSIGNED, {P.OPERATOR}),
     (S.UNASSIGNED, A.ASSIGN): (S.ASSIGNED, {P.OPERATOR}),
     (S.REQUESTED, A.MARK_UNASSIGNED): (S.UNASSIGNED, {P.SYSTEM, P.OPERATOR}),
     (S.OFFERING, A.MARK_UNASSIGNED): (S.UNASSIGNED, {P.SYSTEM, P.OPERATOR}),
@@ -80,7 +82,8 @@ def test_every_legal_transition_moves_the_ride_and_records_an_event(source, acti
     after, event = transition(before, action, actor, at=NOW, reason="customer asked", driver_id=OTHER_DRIVER)
     assert after.status is EXPECTED[source, action][0]
     assert (event.ride_id, event.action, event.from_status, event.to_status) == (42, action, source, after.status)
-    assert (event.actor, event.at, event.reason, event.driver_id) == (actor, NOW, "customer asked", after.driver_id)
+    expected_driver = after.offered_to if action is A.OFFER else after.driver_id
+    assert (event.actor, event.at, event.reason, event.driver_id) == (actor, NOW, "customer asked", expected_driver)
 
 
 @pytest.mark.parametrize(("status", "action"), [k for k in product(RideStatus, RideAction) if k not in EXPECTED])
@@ -95,7 +98,7 @@ def test_every_pair_outside_the_table_is_refused(status, action):
     (S.ON_BOARD, A.CANCEL, "Ride 42 is on board, so it is not possible to cancel the ride."),
     (S.REQUESTED, A.ARRIVE, "Ride 42 is requested, so it is not possible to report arrival."),
     (S.SCHEDULED, A.OFFER, "Ride 42 is scheduled, so it is not possible to offer the ride to drivers."),
-    (S.OFFERING, A.ASSIGN, "Ride 42 is offering, so it is not possible to assign a driver."),
+    (S.ARRIVED, A.ASSIGN, "Ride 42 is arrived, so it is not possible to assign a driver."),
     (S.ASSIGNED, A.NO_SHOW, "Ride 42 is assigned, so it is not possible to report a no-show."),
 ])
 def test_an_illegal_transition_names_the_status_and_the_action(status, action, message):
@@ -175,6 +178,24 @@ def test_accepting_gives_the_ride_to_the_offered_driver_and_ends_the_offer():
 def test_leaving_offering_withdraws_the_offer(action):
     after, _ = transition(ride(S.OFFERING), action, ACTOR_FOR[P.SYSTEM], at=NOW, reason="r")
     assert after.offered_to is None
+
+
+def test_an_offer_goes_to_the_driver_named_and_the_next_one_replaces_it():
+    after, event = transition(ride(S.REQUESTED), A.OFFER, ACTOR_FOR[P.SYSTEM], at=NOW, driver_id=OTHER_DRIVER)
+    assert (after.status, after.offered_to, after.driver_id, event.driver_id) == (
+        S.OFFERING, OTHER_DRIVER, None, OTHER_DRIVER)
+    again, _ = transition(after, A.OFFER, ACTOR_FOR[P.SYSTEM], at=NOW, driver_id=OFFERED_DRIVER)
+    assert (again.status, again.offered_to) == (S.OFFERING, OFFERED_DRIVER)
+
+
+def test_an_offer_must_name_a_driver():
+    with pytest.raises(DriverRequired):
+        transition(ride(S.REQUESTED), A.OFFER, ACTOR_FOR[P.SYSTEM], at=NOW)
+
+
+def test_assigning_by_hand_while_offering_withdraws_the_offer():
+    after, _ = transition(ride(S.OFFERING), A.ASSIGN, ACTOR_FOR[P.OPERATOR], at=NOW, driver_id=OTHER_DRIVER)
+    assert (after.status, after.driver_id, after.offered_to) == (S.ASSIGNED, OTHER_DRIVER, None)
 
 
 def test_an_operator_assigns_the_driver_they_name():

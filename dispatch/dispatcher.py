@@ -1,0 +1,443 @@
+"""Use cases of matching and offers: find the driver, offer the ride, take the answer, move on.
+
+Every change to one ride's dispatch runs in a transaction holding the ride's row lock, so an accept, a
+timeout, a cancel and a manual assignment arriving together take turns, on any instance; the unique
+indexes on offers and rides are the last word on "one driver per ride, one ride per driver". Events go
+out after the commit. Work that must outlive an instance (offer timeouts, pre-booking releases, retries
+of unassigned rides) is found in PostgreSQL by whichever instance looks first (`FOR UPDATE SKIP LOCKED`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+import asyncpg
+
+from dispatch import events, offer_store, ride_store
+from dispatch.errors import (
+    DriverBusy,
+    DriverNotDispatchable,
+    DriverNotFound,
+    IllegalTransition,
+    OfferClosed,
+    OfferNotFound,
+    RideNotFound,
+)
+from dispatch.model import (
+    Actor,
+    ActorKind,
+    Candidate,
+    DriverAvailability,
+    DriverId,
+    LivePosition,
+    Offer,
+    OfferId,
+    OfferStatus,
+    OfferVia,
+    Ride,
+    RideAction,
+    RideId,
+    RideStatus,
+    Zone,
+    ZoneStrategy,
+)
+from dispatch.offers import (
+    DEFAULT_FRESHNESS,
+    DEFAULT_MAX_TRIES,
+    DEFAULT_OFFER_TIMEOUT,
+    SEARCH_RADII_M,
+    offer_expires_at,
+    rank_candidates,
+)
+from dispatch.positions import LivePositions
+from dispatch.ride_changes import Changes, RankQueues, apply_action, publish, update_ride
+from dispatch.traces import LatLng, haversine_m
+from dispatch.zones import strategy_at
+from taxicrm.events import Publisher
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+# The nearest drivers a search looks at; more would only be skipped as too far or outranked.
+SEARCH_LIMIT = 100
+# Rides taken from the due list per pass, so one pass never holds a worker for long.
+DUE_BATCH = 20
+# A driver becoming free wakes unassigned rides this close to them.
+WAKE_RADIUS_M = SEARCH_RADII_M[-1]
+
+
+class ZoneLookup(Protocol):
+    """Which zone a point is in."""
+
+    def zone_at(self, lat: float, lng: float) -> Zone | None:
+        """Return the zone containing the point, if any."""
+        ...
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """The center's dispatch settings."""
+
+    offer_timeout: timedelta = DEFAULT_OFFER_TIMEOUT
+    max_tries: int = DEFAULT_MAX_TRIES
+    freshness: timedelta = DEFAULT_FRESHNESS
+    silence: timedelta = timedelta(seconds=90)
+    retry_every: timedelta = timedelta(seconds=30)
+    give_up_after: timedelta = timedelta(minutes=20)
+    # A new ride is dispatched at once by the instance that booked it; if that instance dies first,
+    # any instance picks the ride up after this long.
+    first_look_grace: timedelta = timedelta(seconds=3)
+
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    """Offers rides to drivers and takes their answers; one per instance, all instances cooperating."""
+
+    def __init__(self, pool: asyncpg.Pool, publisher: Publisher, positions: LivePositions, timezone: tzinfo,
+                 policy: DispatchPolicy | None = None, zones: ZoneLookup | None = None,
+                 queues: RankQueues | None = None, clock: Clock = _utc_now) -> None:
+        self.pool, self.publisher, self.positions = pool, publisher, positions
+        self.timezone = timezone
+        self.policy = policy or DispatchPolicy()
+        self.zones, self.queues = zones, queues
+        self.clock = clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # Starting dispatch.
+
+    def kick(self, ride_id: RideId) -> None:
+        """Dispatch a just-booked ride now, in the background; the due list is the safety net."""
+        self.spawn(self.dispatch_now(ride_id), f"dispatch ride {ride_id}")
+
+    async def dispatch_now(self, ride_id: RideId) -> Ride | None:
+        """Offer a requested ride to its first driver, unless another instance is already at it."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            ride = await ride_store.lock_if_free(conn, ride_id)
+            if ride is None or ride.status is not RideStatus.REQUESTED:
+                return ride
+            ride = await self._offer_next(conn, ride, self.clock(), changes)
+        await self.publish(changes)
+        return ride
+
+    async def dispatch_due(self) -> int:
+        """Handle rides whose time has come (releases, first searches, retries); return how many."""
+        handled = 0
+        while handled < DUE_BATCH:
+            changes = Changes()
+            async with self.pool.acquire() as conn, conn.transaction():
+                now = self.clock()
+                ride = await ride_store.claim_due(conn, now)
+                if ride is None:
+                    return handled
+                await self._handle_due(conn, ride, now, changes)
+            await self.publish(changes)
+            handled += 1
+        return handled
+
+    async def _handle_due(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes) -> None:
+        if ride.status is RideStatus.SCHEDULED:
+            ride = await apply_action(conn, ride, RideAction.RELEASE, SYSTEM, now, changes)
+            await self._offer_next(conn, ride, now, changes)
+        elif ride.status is RideStatus.REQUESTED:
+            await self._offer_next(conn, ride, now, changes)
+        elif _wanted_at(ride) + self.policy.give_up_after <= now:
+            await apply_action(conn, ride, RideAction.MARK_NO_DRIVER_FOUND, SYSTEM, now, changes,
+                              reason="No driver was found in time.")
+        else:
+            # A new round: drivers who let earlier offers lapse may take this one.
+            ride = await update_ride(conn, ride, now, {"offer_count": 0})
+            await self._offer_next(conn, ride, now, changes)
+
+    def wake_near(self, driver_id: DriverId) -> None:
+        """Have unassigned rides near a driver who just became free offered again, in the background."""
+
+        async def wake() -> None:
+            await self.positions.flush()  # The driver's newest fix, so "near" means near now.
+            where = await self.positions.position_of(driver_id)
+            if where is not None:
+                await self.wake_unassigned_near(where.lat, where.lng)
+
+        self.spawn(wake(), f"wake rides near driver {driver_id}")
+
+    async def retry_now(self, ride_id: RideId, operator: Actor) -> Ride:
+        """Send an unassigned ride to drivers again, or a pre-booking early, at an operator's request."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = self.clock()
+            ride = await ride_store.lock_ride(conn, ride_id)
+            if ride is None:
+                raise RideNotFound(ride_id)
+            if ride.status is RideStatus.SCHEDULED:
+                ride = await apply_action(conn, ride, RideAction.RELEASE, operator, now, changes)
+            elif ride.status is RideStatus.UNASSIGNED:
+                ride = await update_ride(conn, ride, now, {"offer_count": 0})
+            else:
+                words = ride.status.value.replace("_", " ")
+                raise IllegalTransition(ride.id, ride.status, "retry",
+                                        f"Ride {ride.id} is {words}; only unassigned or pre-booked rides can be "
+                                        "sent to drivers again.")
+            ride = await self._offer_next(conn, ride, now, changes)
+        await self.publish(changes)
+        return ride
+
+    async def wake_unassigned_near(self, lat: float, lng: float) -> int:
+        """Have unassigned rides near a driver who just became free retried at once; return how many."""
+        async with self.pool.acquire() as conn:
+            waiting = await ride_store.unassigned_rides(conn)
+            near = [r.id for r in waiting if r.pickup.lat is not None and r.pickup.lng is not None
+                    and haversine_m(LatLng(lat, lng), LatLng(r.pickup.lat, r.pickup.lng)) <= WAKE_RADIUS_M]
+            if near:
+                await ride_store.wake(conn, near, self.clock())
+        return len(near)
+
+    # Answers from drivers.
+
+    async def accept(self, driver_id: DriverId, offer_id: int) -> Ride:
+        """Give the ride to the driver if the offer is still theirs; accepting twice changes nothing."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = self.clock()
+            offer, ride = await self._lock_offer(conn, driver_id, offer_id)
+            if offer.status is OfferStatus.ACCEPTED and ride.driver_id == driver_id:
+                return ride
+            if offer.status is OfferStatus.PENDING and offer.expires_at <= now:
+                # The sweeper has not got to it yet; the driver is told, the ride moves on either way.
+                await self._close_offer(conn, offer, ride, OfferStatus.EXPIRED, now, changes, "Timed out.")
+                expired = True
+            else:
+                expired = False
+                if offer.status is not OfferStatus.PENDING:
+                    raise OfferClosed(offer.id, offer.status.value)
+                await offer_store.end_offer(conn, offer.id, OfferStatus.ACCEPTED, now)
+                ride = await apply_action(conn, ride, RideAction.ACCEPT, Actor(ActorKind.DRIVER, driver_id), now,
+                                         changes, drivers=(driver_id,), assigned_at=now)
+                changes.statuses[driver_id] = DriverAvailability.BUSY
+                changes.leave_queue.add(driver_id)
+        await self.publish(changes)
+        if expired:
+            raise OfferClosed(offer.id, OfferStatus.EXPIRED.value)
+        return ride
+
+    async def decline(self, driver_id: DriverId, offer_id: int, reason: str | None = None) -> None:
+        """Take the driver's no and offer the ride to the next driver at once."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            offer, ride = await self._lock_offer(conn, driver_id, offer_id)
+            if offer.status is OfferStatus.DECLINED:
+                return
+            if offer.status is not OfferStatus.PENDING:
+                raise OfferClosed(offer.id, offer.status.value)
+            await self._close_offer(conn, offer, ride, OfferStatus.DECLINED, self.clock(), changes, reason,
+                                    tell_driver=False)
+        await self.publish(changes)
+
+    async def expire_due(self) -> int:
+        """Close offers whose time ran out and offer their rides to the next drivers; return how many."""
+        async with self.pool.acquire() as conn:
+            due = await offer_store.due_offers(conn, self.clock(), DUE_BATCH)
+        for offer_id, ride_id in due:
+            await self.end_if_pending(offer_id, ride_id, OfferStatus.EXPIRED, "Timed out.")
+        return len(due)
+
+    async def driver_lost(self, driver_id: DriverId) -> None:
+        """Give a driver's pending offer to the next driver: they dropped off and did not come back in time."""
+        async with self.pool.acquire() as conn:
+            offer = await offer_store.pending_offer_of_driver(conn, driver_id)
+        if offer is not None:
+            await self.end_if_pending(offer.id, offer.ride_id, OfferStatus.LOST, "The driver's app went offline.")
+
+    async def end_if_pending(self, offer_id: OfferId, ride_id: RideId, how: OfferStatus, reason: str) -> bool:
+        """End an offer that is still pending (on time, or for a reason) and move its ride on."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            ride = await ride_store.lock_ride(conn, ride_id)
+            offer = await offer_store.offer(conn, offer_id)
+            now = self.clock()
+            if ride is None or offer is None or offer.status is not OfferStatus.PENDING:
+                return False
+            if how is OfferStatus.EXPIRED and offer.expires_at > now:
+                return False
+            await self._close_offer(conn, offer, ride, how, now, changes, reason)
+        await self.publish(changes)
+        return True
+
+    # Operators.
+
+    async def assign(self, ride_id: RideId, driver_id: DriverId, operator: Actor, reason: str | None) -> Ride:
+        """Give a ride to a driver by hand; if a driver was offered it meanwhile, the offer is withdrawn."""
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = self.clock()
+            ride = await ride_store.lock_ride(conn, ride_id)
+            if ride is None:
+                raise RideNotFound(ride_id)
+            facts = (await offer_store.candidate_facts(conn, [driver_id])).get(driver_id)
+            if facts is None:
+                raise DriverNotFound(driver_id)
+            if facts.suspended:
+                raise DriverNotDispatchable(f"Driver {driver_id} is suspended and cannot take rides.")
+            if facts.on_a_ride or (facts.has_offer and ride.offered_to != driver_id):
+                raise DriverBusy(f"Driver {driver_id} is busy with another ride or offer; choose another driver.")
+            pending = await offer_store.pending_offer_of_ride(conn, ride.id)
+            ride = await apply_action(conn, ride, RideAction.ASSIGN, operator, now, changes, reason=reason,
+                                     driver_id=driver_id, drivers=(driver_id,), assigned_at=now,
+                                     dispatch_after=None)
+            if pending is not None:
+                ended = await offer_store.end_offer(conn, pending.id, OfferStatus.WITHDRAWN, now,
+                                                    "Assigned by an operator.")
+                if ended is not None and ended.driver_id != driver_id:
+                    changes.events.append(events.offer_ended(ended))
+            changes.statuses[driver_id] = DriverAvailability.BUSY
+            changes.leave_queue.add(driver_id)
+        await self.publish(changes)
+        return ride
+
+    # Reading.
+
+    async def pending_offer_of(self, driver_id: DriverId) -> tuple[Offer, Ride] | None:
+        """Return the offer a driver holds with its ride, for a reconnecting app."""
+        async with self.pool.acquire() as conn:
+            offer = await offer_store.pending_offer_of_driver(conn, driver_id)
+            ride = None if offer is None else await ride_store.ride(conn, offer.ride_id)
+        return None if offer is None or ride is None else (offer, ride)
+
+    # The machinery.
+
+    async def _lock_offer(self, conn: asyncpg.Connection, driver_id: DriverId, offer_id: int) -> tuple[Offer, Ride]:
+        seen = await offer_store.offer(conn, offer_id)
+        # Someone else's offer is "not found": a driver learns nothing about other drivers' work.
+        if seen is None or seen.driver_id != driver_id:
+            raise OfferNotFound(offer_id)
+        ride = await ride_store.lock_ride(conn, seen.ride_id)
+        offer = await offer_store.offer(conn, offer_id)  # Read again under the ride's lock.
+        if ride is None or offer is None:
+            raise OfferNotFound(offer_id)
+        return offer, ride
+
+    async def _close_offer(self, conn: asyncpg.Connection, offer: Offer, ride: Ride, how: OfferStatus,
+                           now: datetime, changes: Changes, reason: str | None, *, tell_driver: bool = True) -> None:
+        ended = await offer_store.end_offer(conn, offer.id, how, now, reason)
+        if ended is None:
+            return
+        if tell_driver:
+            changes.events.append(events.offer_ended(ended))
+        if ride.status is RideStatus.OFFERING and ride.offered_to == offer.driver_id:
+            await self._offer_next(conn, ride, now, changes)
+
+    async def _offer_next(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes) -> Ride:
+        """Offer the locked ride to the best driver not yet tried, or put it on the unassigned list."""
+        if ride.pickup.lat is None or ride.pickup.lng is None:
+            return await self._unassign(conn, ride, now, changes,
+                                        "The pickup has no map position: assign a driver by hand.")
+        if ride.offer_count >= self.policy.max_tries:
+            return await self._unassign(conn, ride, now, changes,
+                                        f"No driver took the ride after {ride.offer_count} offers.")
+        history = await offer_store.offers_of_ride(conn, ride.id)
+        declined = {o.driver_id for o in history if o.status is OfferStatus.DECLINED}
+        this_round = history[len(history) - ride.offer_count:] if ride.offer_count else []
+        lapsed = {o.driver_id for o in this_round if o.status in (OfferStatus.EXPIRED, OfferStatus.LOST)}
+        zone = self.zones.zone_at(ride.pickup.lat, ride.pickup.lng) if self.zones else None
+        strategy = ZoneStrategy.NEAREST if zone is None else strategy_at(zone, now.astimezone(self.timezone))
+        queue = ([q.driver_id for q in await self.queues.queue(zone.id)]
+                 if zone is not None and self.queues is not None and strategy is ZoneStrategy.QUEUE_FIRST else [])
+        candidates = await self._candidates(conn, ride.pickup.lat, ride.pickup.lng, queue, now)
+        radius, decisions = SEARCH_RADII_M[0], []
+        for radius in SEARCH_RADII_M:
+            decisions = rank_candidates(candidates, ride.state, now=now, radius_m=radius, declined_by=declined,
+                                        offered=lapsed, freshness=self.policy.freshness, queue=queue)
+            if any(d.is_eligible for d in decisions):
+                break
+        search_id = await offer_store.insert_search(conn, ride.id, radius, strategy, zone.id if zone else None,
+                                                    now, decisions)
+        for decision in (d for d in decisions if d.is_eligible):
+            driver = decision.candidate.driver_id
+            offer = await offer_store.insert_offer(
+                conn, ride.id, driver, search_id, decision.rank or 0, decision.candidate.distance_m,
+                decision.via or OfferVia.NEAREST, now, offer_expires_at(now, self.policy.offer_timeout))
+            if offer is None:
+                continue  # Another ride's offer reached this driver first.
+            ride = await apply_action(conn, ride, RideAction.OFFER, SYSTEM, now, changes,
+                                     driver_id=driver, offer_count=ride.offer_count + 1, dispatch_after=None)
+            changes.events.append(events.offer_made(offer, ride, now))
+            changes.offers.append(offer)
+            return ride
+        return await self._unassign(conn, ride, now, changes, "No driver is free near the pickup.")
+
+    async def _candidates(self, conn: asyncpg.Connection, lat: float, lng: float, queue: Sequence[DriverId],
+                          now: datetime) -> list[Candidate]:
+        # Drivers silent for longer than the freshness are still found, so the search can say they were stale.
+        live = await self.positions.nearby(lat, lng, SEARCH_RADII_M[-1], now, self.policy.silence,
+                                           limit=SEARCH_LIMIT)
+        found = {p.driver_id for p in live}
+        live += await self.positions.positions_of([d for d in queue if d not in found], lat, lng)
+        facts = await offer_store.candidate_facts(conn, [p.driver_id for p in live])
+        return [candidate_from(p, facts[p.driver_id], now) for p in live if p.driver_id in facts]
+
+    async def _unassign(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
+                        reason: str) -> Ride:
+        retry_at = now + self.policy.retry_every
+        if ride.status is RideStatus.UNASSIGNED:
+            return await update_ride(conn, ride, now, {"dispatch_after": retry_at})  # A quiet retry, no news.
+        return await apply_action(conn, ride, RideAction.MARK_UNASSIGNED, SYSTEM, now, changes,
+                                 reason=reason, dispatch_after=retry_at)
+
+    async def publish(self, changes: Changes) -> None:
+        """Publish what a committed transaction did, and time the offers it made."""
+        await publish(changes, self.publisher, self.positions, self.queues, self.clock())
+        for offer in changes.offers:
+            self._expire_on_time(offer)
+
+    def _expire_on_time(self, offer: Offer) -> None:
+        # The sweeper would find the offer too, within its interval; this makes the timeout exact.
+        async def expire() -> None:
+            await asyncio.sleep(max(0.0, (offer.expires_at - self.clock()).total_seconds()))
+            await self.end_if_pending(offer.id, offer.ride_id, OfferStatus.EXPIRED, "Timed out.")
+
+        self.spawn(expire(), f"expire offer {offer.id}")
+
+    def spawn(self, work: Awaitable[Any], name: str) -> None:
+        """Run `work` in the background on this instance; a failure is logged, and shutdown cancels it."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # The due list and the sweeper retry whatever this did not finish.
+                log.exception("%s failed", name)
+
+        task = asyncio.get_running_loop().create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Cancel background work at shutdown; what it left undone is in PostgreSQL for any instance."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _wanted_at(ride: Ride) -> datetime:
+    return ride.pickup_at or ride.created_at
+
+
+def candidate_from(position: LivePosition, facts: offer_store.CandidateFacts, now: datetime) -> Candidate:
+    """Join what the live map and PostgreSQL know about a nearby driver into what matching judges."""
+    return Candidate(
+        driver_id=position.driver_id, distance_m=position.distance_m,
+        # Never known to be idle: counts as just became free, so known long-idle drivers keep their edge.
+        idle_since=position.idle_since or now, vehicle_class=facts.vehicle_class, status=position.status,
+        last_seen=position.last_seen, suspended=facts.suspended, has_other_offer=facts.has_offer,
+        on_a_ride=facts.on_a_ride,
+    )

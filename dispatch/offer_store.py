@@ -1,0 +1,180 @@
+"""SQL for offers, the searches and decisions behind them, and what matching needs to know about drivers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from dispatch.model import (
+    Decision,
+    DriverId,
+    Offer,
+    OfferId,
+    OfferStatus,
+    OfferVia,
+    RideId,
+    VehicleClass,
+    ZoneId,
+    ZoneStrategy,
+)
+
+_OFFER_COLUMNS = ("id, ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at, status, "
+                  "answered_at, reason")
+
+INSERT_SEARCH = """
+    INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at) VALUES ($1, $2, $3, $4, $5)
+    RETURNING id
+"""
+# One statement for the whole candidate list, however long.
+INSERT_DECISIONS = """
+    INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason)
+    SELECT $1, * FROM unnest($2::bigint[], $3::integer[], $4::smallint[], $5::text[], $6::text[])
+"""
+INSERT_OFFER = f"""
+    INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    RETURNING {_OFFER_COLUMNS}
+"""
+SELECT_OFFER = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE id = $1"
+SELECT_PENDING_OF_RIDE = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE ride_id = $1 AND status = 'pending'"
+SELECT_PENDING_OF_DRIVER = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE driver_id = $1 AND status = 'pending'"
+SELECT_OFFERS_OF_RIDE = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE ride_id = $1 ORDER BY id"
+# Conditional: an offer already answered (or ended by someone else) stays as it was.
+END_OFFER = f"""
+    UPDATE ride_offers SET status = $2, answered_at = $3, reason = $4
+    WHERE id = $1 AND status = 'pending'
+    RETURNING {_OFFER_COLUMNS}
+"""
+SELECT_DUE_OFFERS = """
+    SELECT id, ride_id FROM ride_offers WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2
+"""
+# Who may not be offered another ride: suspended drivers, those holding an offer, those on a ride.
+SELECT_CANDIDATE_FACTS = """
+    SELECT d.id, d.name, d.status = 'suspended' AS suspended, d.vehicle_class,
+           EXISTS (SELECT 1 FROM ride_offers o WHERE o.driver_id = d.id AND o.status = 'pending') AS has_offer,
+           EXISTS (SELECT 1 FROM rides r WHERE r.driver_id = d.id
+                   AND r.status IN ('assigned', 'arrived', 'on_board')) AS on_a_ride
+    FROM drivers d WHERE d.id = ANY($1::bigint[])
+"""
+SELECT_DECISIONS_OF_RIDE = """
+    SELECT s.id AS search_id, s.radius_m, s.strategy, s.zone_id, s.searched_at,
+           d.driver_id, d.distance_m, d.rank, d.via, d.skip_reason
+    FROM ride_searches s JOIN ride_match_decisions d ON d.search_id = s.id
+    WHERE s.ride_id = $1
+    ORDER BY s.id, d.rank NULLS LAST, d.distance_m
+"""
+SELECT_DECISIONS_OF_DRIVER = """
+    SELECT s.id AS search_id, s.ride_id, s.radius_m, s.strategy, s.zone_id, s.searched_at,
+           d.driver_id, d.distance_m, d.rank, d.via, d.skip_reason,
+           EXISTS (SELECT 1 FROM ride_offers o WHERE o.search_id = s.id AND o.driver_id = d.driver_id) AS offered
+    FROM ride_match_decisions d JOIN ride_searches s ON s.id = d.search_id
+    WHERE d.driver_id = $1 AND s.searched_at >= $2 AND s.searched_at < $3
+    ORDER BY s.id DESC
+    LIMIT $4
+"""
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What PostgreSQL knows about a nearby driver that the live map does not."""
+
+    driver_id: DriverId
+    name: str
+    suspended: bool
+    vehicle_class: VehicleClass
+    has_offer: bool
+    on_a_ride: bool
+
+
+def _offer(row: asyncpg.Record) -> Offer:
+    return Offer(
+        id=OfferId(row["id"]), ride_id=RideId(row["ride_id"]), driver_id=DriverId(row["driver_id"]),
+        search_id=row["search_id"], rank=row["rank"], distance_m=row["distance_m"], via=OfferVia(row["via"]),
+        offered_at=row["offered_at"], expires_at=row["expires_at"], status=OfferStatus(row["status"]),
+        answered_at=row["answered_at"], reason=row["reason"],
+    )
+
+
+async def insert_search(conn: asyncpg.Connection, ride_id: RideId, radius_m: int, strategy: ZoneStrategy,
+                        zone_id: ZoneId | None, at: datetime, decisions: Sequence[Decision]) -> int:
+    """Store a search and its decision on every driver it looked at; return the search's id."""
+    search_id: int = await conn.fetchval(INSERT_SEARCH, ride_id, radius_m, strategy.value, zone_id, at)
+    if decisions:
+        await conn.execute(
+            INSERT_DECISIONS, search_id,
+            [d.candidate.driver_id for d in decisions], [round(d.candidate.distance_m) for d in decisions],
+            [d.rank for d in decisions], [None if d.via is None else d.via.value for d in decisions],
+            [None if d.skip_reason is None else d.skip_reason.value for d in decisions],
+        )
+    return search_id
+
+
+async def insert_offer(conn: asyncpg.Connection, ride_id: RideId, driver_id: DriverId, search_id: int, rank: int,
+                       distance_m: float, via: OfferVia, at: datetime, expires_at: datetime) -> Offer | None:
+    """Make an offer; None if the driver already holds one (another ride got to them first)."""
+    try:
+        async with conn.transaction():  # A savepoint: the caller's transaction goes on to the next driver.
+            row = await conn.fetchrow(INSERT_OFFER, ride_id, driver_id, search_id, rank, round(distance_m),
+                                      via.value, at, expires_at)
+    except asyncpg.UniqueViolationError as err:
+        if err.constraint_name == "ride_offers_one_pending_per_driver":
+            return None
+        raise
+    return _offer(row)
+
+
+async def offer(conn: asyncpg.Connection, offer_id: int) -> Offer | None:
+    """Return the offer, or None."""
+    row = await conn.fetchrow(SELECT_OFFER, offer_id)
+    return None if row is None else _offer(row)
+
+
+async def pending_offer_of_ride(conn: asyncpg.Connection, ride_id: RideId) -> Offer | None:
+    """Return the ride's open offer, if any."""
+    row = await conn.fetchrow(SELECT_PENDING_OF_RIDE, ride_id)
+    return None if row is None else _offer(row)
+
+
+async def pending_offer_of_driver(conn: asyncpg.Connection, driver_id: DriverId) -> Offer | None:
+    """Return the offer the driver is holding, if any."""
+    row = await conn.fetchrow(SELECT_PENDING_OF_DRIVER, driver_id)
+    return None if row is None else _offer(row)
+
+
+async def offers_of_ride(conn: asyncpg.Connection, ride_id: RideId) -> list[Offer]:
+    """Return every offer made for the ride, oldest first."""
+    return [_offer(row) for row in await conn.fetch(SELECT_OFFERS_OF_RIDE, ride_id)]
+
+
+async def end_offer(conn: asyncpg.Connection, offer_id: OfferId, status: OfferStatus, at: datetime,
+                    reason: str | None = None) -> Offer | None:
+    """Close a pending offer with how it ended; None if it was no longer pending."""
+    row = await conn.fetchrow(END_OFFER, offer_id, status.value, at, reason)
+    return None if row is None else _offer(row)
+
+
+async def due_offers(conn: asyncpg.Connection, now: datetime, limit: int) -> list[tuple[OfferId, RideId]]:
+    """Return pending offers whose time ran out, the longest overdue first."""
+    return [(OfferId(r["id"]), RideId(r["ride_id"])) for r in await conn.fetch(SELECT_DUE_OFFERS, now, limit)]
+
+
+async def candidate_facts(conn: asyncpg.Connection, driver_ids: Sequence[DriverId]) -> dict[DriverId, CandidateFacts]:
+    """Return, by driver, what the database says about drivers found on the live map (unknown ids are left out)."""
+    rows = await conn.fetch(SELECT_CANDIDATE_FACTS, list(driver_ids))
+    return {DriverId(r["id"]): CandidateFacts(DriverId(r["id"]), r["name"], r["suspended"],
+                                             VehicleClass(r["vehicle_class"]), r["has_offer"], r["on_a_ride"])
+            for r in rows}
+
+
+async def decisions_of_ride(conn: asyncpg.Connection, ride_id: RideId) -> list[asyncpg.Record]:
+    """Return every search for the ride with its decisions, in search order, ranked drivers first."""
+    return list(await conn.fetch(SELECT_DECISIONS_OF_RIDE, ride_id))
+
+
+async def decisions_of_driver(conn: asyncpg.Connection, driver_id: DriverId, since: datetime, until: datetime,
+                              limit: int) -> list[asyncpg.Record]:
+    """Return the searches that looked at a driver in [since, until), newest first, with what they decided."""
+    return list(await conn.fetch(SELECT_DECISIONS_OF_DRIVER, driver_id, since, until, limit))

@@ -1,0 +1,81 @@
+"""Changing a locked ride by the state machine, and what to publish once the change has committed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from dispatch import events, ride_store
+from dispatch.errors import DriverBusy, RideChanged
+from dispatch.model import Actor, DriverAvailability, DriverId, Offer, QueuedDriver, Ride, RideAction, ZoneId
+from dispatch.positions import LivePositions
+from dispatch.rides import transition
+from taxicrm.events import Event, Publisher
+
+
+class RankQueues(Protocol):
+    """The zones' rank queues."""
+
+    async def queue(self, zone_id: ZoneId) -> list[QueuedDriver]:
+        """Return the drivers waiting in a zone's queue, first come first."""
+        ...
+
+    async def leave(self, driver_id: DriverId) -> ZoneId | None:
+        """Take a driver out of whatever queue they are in; return that zone, if any."""
+        ...
+
+
+@dataclass
+class Changes:
+    """What a transaction did, to publish once it has committed."""
+
+    events: list[Event] = field(default_factory=list)
+    # Drivers whose live status follows from the change (busy on a ride, free again).
+    statuses: dict[DriverId, DriverAvailability] = field(default_factory=dict)
+    # Offers made, so this instance can expire them on time.
+    offers: list[Offer] = field(default_factory=list)
+    # Drivers who took a ride, so they leave their zone's rank queue.
+    leave_queue: set[DriverId] = field(default_factory=set)
+
+
+async def apply_action(conn: asyncpg.Connection, ride: Ride, action: RideAction, actor: Actor, now: datetime,
+                       changes: Changes, *, reason: str | None = None,
+                       driver_id: DriverId | None = None, drivers: Sequence[DriverId] = (),
+                       **columns: Any) -> Ride:
+    """Move the locked ride by the state machine, store the step, and queue the news for `drivers` too."""
+    state, step = transition(ride.state, action, actor, at=now, reason=reason, driver_id=driver_id)
+    updated = await update_ride(conn, ride, now, {
+        "status": state.status.value, "driver_id": state.driver_id, "offered_to": state.offered_to, **columns})
+    await ride_store.insert_step(conn, ride.id, step.action.value, step.from_status, step.to_status, actor, now,
+                                 reason=step.reason, driver_id=step.driver_id)
+    changes.events.extend(events.ride_changed(updated, drivers=drivers, reason=step.reason))
+    return updated
+
+
+async def update_ride(conn: asyncpg.Connection, ride: Ride, now: datetime, columns: dict[str, Any]) -> Ride:
+    """Change columns of the locked ride, refusing a second active ride for its driver."""
+    try:
+        updated = await ride_store.update_ride(conn, ride.id, ride.version, now, columns)
+    except asyncpg.UniqueViolationError as err:
+        if err.constraint_name == "rides_one_active_per_driver":
+            raise DriverBusy("The driver already has a ride under way.") from err
+        raise
+    if updated is None:
+        raise RideChanged(ride.id)
+    return updated
+
+
+async def publish(changes: Changes, publisher: Publisher, positions: LivePositions, queues: RankQueues | None,
+                  now: datetime) -> None:
+    """Publish what a committed transaction did; the records are safe, so a failure here only delays news."""
+    for driver_id, status in changes.statuses.items():
+        await positions.set_status(driver_id, status, now)
+    if queues is not None:
+        for driver_id in changes.leave_queue:
+            await queues.leave(driver_id)
+    if changes.events:
+        await publisher.publish_all(changes.events)

@@ -1,0 +1,61 @@
+"""The GPS trace of each trip: fixes buffered as they arrive, written in batches, read back at completion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import asyncpg
+
+from dispatch.model import RideId
+from dispatch.traces import TracePoint
+
+log = logging.getLogger(__name__)
+
+# One statement per batch, however many rides and fixes; a fix resent after a reconnect is stored once.
+INSERT_POINTS = """
+    INSERT INTO ride_trace_points (ride_id, at, lat, lng, accuracy_m)
+    SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[], $5::real[])
+    ON CONFLICT (ride_id, at) DO NOTHING
+"""
+SELECT_POINTS = "SELECT at, lat, lng, accuracy_m FROM ride_trace_points WHERE ride_id = $1 ORDER BY at"
+MAX_POINTS_PER_RIDE = 20_000  # A day's drive at one fix a second, and then some; past it a trace is garbage.
+
+
+async def insert_points(conn: asyncpg.Connection, points: Iterable[tuple[RideId, TracePoint]]) -> None:
+    """Store fixes of any rides."""
+    rows = list(points)
+    if rows:
+        await conn.execute(INSERT_POINTS, [r for r, _ in rows], [p.at for _, p in rows], [p.lat for _, p in rows],
+                           [p.lng for _, p in rows], [p.accuracy_m for _, p in rows])
+
+
+async def points_of(conn: asyncpg.Connection, ride_id: RideId) -> list[TracePoint]:
+    """Return a trip's fixes in time order."""
+    rows = await conn.fetch(SELECT_POINTS, ride_id)
+    return [TracePoint(r["lat"], r["lng"], r["at"], r["accuracy_m"]) for r in rows[:MAX_POINTS_PER_RIDE]]
+
+
+class TraceBuffer:
+    """The fixes of trips in progress on this instance, waiting for the next batch write."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._points: list[tuple[RideId, TracePoint]] = []
+
+    def add(self, ride_id: RideId, point: TracePoint) -> None:
+        """Buffer one fix of a trip."""
+        self._points.append((ride_id, point))
+
+    async def flush(self) -> int:
+        """Write every buffered fix; on failure they are kept for the next flush. Return how many were written."""
+        batch, self._points = self._points, []
+        if not batch:
+            return 0
+        try:
+            async with self._pool.acquire() as conn:
+                await insert_points(conn, batch)
+        except (OSError, asyncpg.PostgresError):
+            self._points = batch + self._points
+            raise
+        return len(batch)

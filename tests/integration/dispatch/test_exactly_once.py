@@ -1,0 +1,215 @@
+"""One driver per ride and one ride per driver, whatever the timing: the dispatcher on real PostgreSQL and Redis."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from dispatch import booking, offer_store, ride_store
+from dispatch.booking import RideDesk
+from dispatch.dispatcher import Dispatcher, DispatchPolicy
+from dispatch.errors import DriverBusy, IllegalTransition, OfferClosed
+from dispatch.model import (
+    Actor,
+    ActorKind,
+    Channel,
+    Driver,
+    DriverAvailability,
+    NewRide,
+    OfferStatus,
+    Place,
+    Ride,
+    RideStatus,
+    VehicleClass,
+)
+from dispatch.positions import LivePositions
+from realtime.bus import RedisEventBus
+from subscribers.phones import PhonePlan
+from taxicrm.errors import DomainError
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+LAT, LNG = 35.6997, 51.3380
+OPERATOR = Actor(ActorKind.OPERATOR, None)
+MakeDriver = Callable[..., Awaitable[tuple[Driver, str]]]
+keys = iter(range(1, 1_000_000))
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def positions(redis_client: aioredis.Redis) -> LivePositions:
+    return LivePositions(redis_client)
+
+
+@pytest.fixture
+def desk(db: asyncpg.Pool, dispatcher: Dispatcher) -> RideDesk:
+    return RideDesk(db, dispatcher.publisher, PhonePlan(), TEHRAN, dispatcher=dispatcher)
+
+
+async def end_round(desk: RideDesk, ride: Ride, clock: Clock) -> None:
+    """Cancel the ride, which frees its driver for the next round."""
+    await booking.cancel(desk, ride.id, OPERATOR, "next round", clock())
+
+
+@pytest.fixture
+def dispatcher(db: asyncpg.Pool, redis_client: aioredis.Redis, positions: LivePositions, clock: Clock) -> Dispatcher:
+    bus = RedisEventBus(redis_client, retention=10_000)
+    return Dispatcher(db, bus, positions, TEHRAN, DispatchPolicy(max_tries=3), clock=clock)
+
+
+async def free_driver(make_driver: MakeDriver, positions: LivePositions, clock: Clock, north_m: float = 100) -> Driver:
+    driver, _ = await make_driver()
+    positions.record(driver.id, LAT + north_m / 111_000, LNG, clock())
+    await positions.flush()
+    await positions.set_status(driver.id, DriverAvailability.AVAILABLE, clock())
+    return driver
+
+
+async def requested_ride(db: asyncpg.Pool, clock: Clock) -> Ride:
+    new = NewRide(
+        subscriber_id=None, walk_in_name="Walker", walk_in_phone=f"+98912{next(keys):07d}", call_id=None,
+        pickup=Place("Azadi Square", lat=LAT, lng=LNG), destination=None, passengers=1,
+        vehicle_class=VehicleClass.SEDAN, notes_for_driver=None, pickup_at=None, status=RideStatus.REQUESTED,
+        booked_by=None, booked_via=Channel.SELF_SERVICE, idempotency_scope="customer:1",
+        idempotency_key=f"k{next(keys)}", request_hash="h", created_at=clock(),
+    )
+    async with db.acquire() as conn:
+        ride = await ride_store.insert_ride(conn, new)
+    assert ride is not None
+    return ride
+
+
+async def offered(dispatcher: Dispatcher, db: asyncpg.Pool, clock: Clock) -> tuple[Ride, int]:
+    ride = await dispatcher.dispatch_now((await requested_ride(db, clock)).id)
+    assert ride is not None and ride.status is RideStatus.OFFERING
+    async with db.acquire() as conn:
+        offer = await offer_store.pending_offer_of_ride(conn, ride.id)
+    assert offer is not None
+    return ride, offer.id
+
+
+async def stored(db: asyncpg.Pool, ride_id: int) -> Ride:
+    async with db.acquire() as conn:
+        ride = await ride_store.ride(conn, ride_id)
+    assert ride is not None
+    return ride
+
+
+async def test_many_accepts_of_one_offer_assign_the_ride_once(dispatcher, db, make_driver, positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    ride, offer_id = await offered(dispatcher, db, clock)
+    rides = await asyncio.gather(*(dispatcher.accept(driver.id, offer_id) for _ in range(10)))
+    assert {(r.id, r.status, r.driver_id) for r in rides} == {(ride.id, RideStatus.ASSIGNED, driver.id)}
+    assert await db.fetchval("SELECT count(*) FROM ride_events WHERE ride_id = $1 AND action = 'accept'",
+                             ride.id) == 1
+
+
+async def test_an_accept_racing_the_timeout_either_wins_or_loses_but_never_both(
+        dispatcher, desk, db, make_driver, positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    outcomes = []
+    for _ in range(10):
+        ride, offer_id = await offered(dispatcher, db, clock)
+        async with db.acquire() as conn:
+            offer = await offer_store.offer(conn, offer_id)
+        # Two instances whose clocks straddle the deadline: one sees the offer open, the other overdue.
+        before = Dispatcher(db, dispatcher.publisher, positions, TEHRAN, dispatcher.policy,
+                            clock=lambda o=offer: o.expires_at - timedelta(milliseconds=1))
+        after = Dispatcher(db, dispatcher.publisher, positions, TEHRAN, dispatcher.policy,
+                           clock=lambda o=offer: o.expires_at + timedelta(milliseconds=1))
+        accepted, expired = await asyncio.gather(before.accept(driver.id, offer_id),
+                                                 after.end_if_pending(offer.id, ride.id, OfferStatus.EXPIRED, "t"),
+                                                 return_exceptions=True)
+        final = await stored(db, ride.id)
+        async with db.acquire() as conn:
+            offer = await offer_store.offer(conn, offer_id)
+        if isinstance(accepted, Ride):
+            assert expired is False and offer.status is OfferStatus.ACCEPTED
+            assert (final.status, final.driver_id) == (RideStatus.ASSIGNED, driver.id)
+            outcomes.append("accepted")
+            await end_round(desk, ride, clock)
+        else:
+            assert isinstance(accepted, OfferClosed) and expired is True and offer.status is OfferStatus.EXPIRED
+            # The only driver let it lapse: nobody is left, so the ride waits on the unassigned list.
+            assert (final.status, final.driver_id) == (RideStatus.UNASSIGNED, None)
+            outcomes.append("expired")
+    assert set(outcomes) <= {"accepted", "expired"}
+
+
+async def test_an_accept_racing_a_cancel_leaves_a_cancelled_ride_and_a_free_driver(
+        dispatcher, desk, db, make_driver, positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    for _ in range(10):
+        ride, offer_id = await offered(dispatcher, db, clock)
+        accepted, cancelled = await asyncio.gather(
+            dispatcher.accept(driver.id, offer_id),
+            booking.cancel(desk, ride.id, OPERATOR, "The customer found a bus", clock()),
+            return_exceptions=True)
+        assert isinstance(cancelled, Ride) and cancelled.status is RideStatus.CANCELLED
+        async with db.acquire() as conn:
+            offer = await offer_store.offer(conn, offer_id)
+            active = await ride_store.active_ride_of_driver(conn, driver.id)
+        # Whichever came first, the ride ends cancelled and the driver is not left holding it.
+        assert active is None
+        if isinstance(accepted, Ride):
+            assert offer.status is OfferStatus.ACCEPTED
+        else:
+            assert isinstance(accepted, OfferClosed) and offer.status is OfferStatus.WITHDRAWN
+        assert await positions.status_of(driver.id) is DriverAvailability.AVAILABLE
+
+
+async def test_a_manual_assignment_racing_an_accept_gives_the_ride_to_exactly_one_driver(
+        dispatcher, desk, db, make_driver, positions, clock):
+    offered_driver = await free_driver(make_driver, positions, clock, north_m=100)
+    for _ in range(10):
+        chosen = await free_driver(make_driver, positions, clock, north_m=3_000)
+        ride, offer_id = await offered(dispatcher, db, clock)
+        accepted, assigned = await asyncio.gather(
+            dispatcher.accept(offered_driver.id, offer_id),
+            dispatcher.assign(ride.id, chosen.id, OPERATOR, "regular driver"),
+            return_exceptions=True)
+        final = await stored(db, ride.id)
+        winners = [r for r in (accepted, assigned) if isinstance(r, Ride)]
+        assert len(winners) == 1 and final.status is RideStatus.ASSIGNED
+        loser = assigned if winners[0] is accepted else accepted
+        assert isinstance(loser, DomainError) and isinstance(loser, OfferClosed | IllegalTransition | DriverBusy)
+        assert final.driver_id == (offered_driver.id if winners[0] is accepted else chosen.id)
+        await end_round(desk, final, clock)
+
+
+async def test_the_database_refuses_two_pending_offers_for_a_ride_and_two_active_rides_for_a_driver(
+        dispatcher, db, make_driver, positions, clock):
+    one, two = await free_driver(make_driver, positions, clock), await free_driver(make_driver, positions, clock)
+    ride, _ = await offered(dispatcher, db, clock)
+    async with db.acquire() as conn:
+        search = await conn.fetchval("SELECT search_id FROM ride_offers WHERE ride_id = $1", ride.id)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute("INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, "
+                               "offered_at, expires_at) VALUES ($1, $2, $3, 2, 10, 'nearest', now(), now() + "
+                               "interval '15 seconds')", ride.id, two.id if ride.offered_to == one.id else one.id,
+                               search)
+    other = await requested_ride(db, clock)
+    await dispatcher.assign(other.id, two.id if ride.offered_to == one.id else one.id, OPERATOR, None)
+    busy = two.id if ride.offered_to == one.id else one.id
+    third = await requested_ride(db, clock)
+    with pytest.raises(DriverBusy):
+        await dispatcher.assign(third.id, busy, OPERATOR, None)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.execute("UPDATE rides SET status = 'assigned', driver_id = $2 WHERE id = $1", third.id, busy)
