@@ -23,7 +23,7 @@ from taxicrm.auth import STAFF_ROLES, Role, allow, shared_secret_authenticator
 from taxicrm.errors import InvalidInput, NotFound
 from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, PUBLISHER, REDIS, SETTINGS
 from taxicrm.leadership import run_as_leader
-from taxicrm.validation import json_object
+from taxicrm.validation import json_object, parse_time
 
 log = logging.getLogger(__name__)
 TELEPHONY = web.AppKey("telephony", telephony.Telephony)
@@ -104,8 +104,8 @@ async def caller_name(request: web.Request) -> web.Response:
 @allow(*STAFF_ROLES)
 async def list_calls(request: web.Request) -> web.Response:
     """List the call log for a period (default: the last 24 hours), optionally for one subscriber."""
-    until = _time_param(request, "until") or datetime.now(UTC)
-    since = _time_param(request, "since") or until - timedelta(days=1)
+    until = parse_time(request.query.get("until"), "until", UTC) or datetime.now(UTC)
+    since = parse_time(request.query.get("since"), "since", UTC) or until - timedelta(days=1)
     subscriber = _int_param(request, "subscriber_id")
     limit = min(_int_param(request, "limit") or 100, MAX_LISTED)
     async with request.app[DB].acquire() as conn:
@@ -139,17 +139,6 @@ async def callback_handled(request: web.Request) -> web.Response:
 
 def _call_json(row: Any) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in dict(row).items()}
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw[:40])
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be an ISO 8601 time.", code="invalid_time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _int_param(request: web.Request, name: str) -> int | None:

@@ -43,7 +43,7 @@ from dispatch.model import (
     VehicleClass,
 )
 from dispatch.pricing import Quote, quote_json
-from dispatch.ride_changes import Changes, apply_action, update_ride
+from dispatch.ride_changes import Changes, apply_action, lock_existing, update_ride
 from dispatch.rides import ACTIVE_STATUSES, DEFAULT_RELEASE_LEAD, release_time, status_at_booking
 from dispatch.traces import LatLng
 from dispatch.zones import Bounds
@@ -371,9 +371,7 @@ async def cancel(desk: RideDesk, ride_id: int, actor: Actor, reason: str | None,
     reason = (reason or "").strip() or None
     changes = Changes()
     async with desk.pool.acquire() as conn, conn.transaction():
-        ride = await ride_store.lock_ride(conn, ride_id)
-        if ride is None:
-            raise RideNotFound(ride_id)
+        ride = await lock_existing(conn, ride_id)
         driver = ride.driver_id
         cancelled = await apply_action(
             conn, ride, RideAction.CANCEL, actor, now, changes, reason=reason,

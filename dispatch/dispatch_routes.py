@@ -25,9 +25,9 @@ from dispatch.zone_keys import ZONE_MAP, ZONE_QUEUES
 from dispatch.zones import service_bounds
 from realtime.keys import add_conversation
 from taxicrm.auth import STAFF_ROLES, Role, allow
-from taxicrm.errors import InvalidInput, NotFound
+from taxicrm.errors import InvalidInput
 from taxicrm.keys import DB, PRINCIPAL, PUBLISHER, REDIS, SETTINGS
-from taxicrm.validation import json_object, optional, required
+from taxicrm.validation import json_object, optional, parse_time, path_id, required
 
 MAX_REASON = 500
 MAX_MESSAGE_LENGTH = 500
@@ -85,17 +85,11 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
 
 
 def _ride_id(request: web.Request) -> RideId:
-    raw = request.match_info["ride_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
-        raise NotFound(f"There is no ride {raw[:20]!r}.", code="ride_not_found")
-    return RideId(int(raw))
+    return RideId(path_id(request, "ride_id", "ride"))
 
 
 def _driver_id(request: web.Request) -> DriverId:
-    raw = request.match_info["driver_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
-        raise NotFound(f"There is no driver {raw[:20]!r}.", code="driver_not_found")
-    return DriverId(int(raw))
+    return DriverId(path_id(request, "driver_id", "driver"))
 
 
 def _operator(request: web.Request) -> Actor:
@@ -158,18 +152,9 @@ async def message_driver(request: web.Request) -> web.Response:
 
 def _period(request: web.Request) -> tuple[datetime, datetime]:
     now = datetime.now(UTC)
-    since = _time(request.query.get("since"), "since", request) or now - timedelta(days=1)
-    until = _time(request.query.get("until"), "until", request) or now
+    zone = request.app[SETTINGS].timezone
+    since = parse_time(request.query.get("since"), "since", zone) or now - timedelta(days=1)
+    until = parse_time(request.query.get("until"), "until", zone) or now
     if until <= since:
         raise InvalidInput("'until' must come after 'since'.", code="inverted_period")
     return since, until
-
-
-def _time(raw: str | None, name: str, request: web.Request) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw[:40])
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be an ISO 8601 time.", code="invalid_time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=request.app[SETTINGS].timezone)

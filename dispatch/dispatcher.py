@@ -26,7 +26,6 @@ from dispatch.errors import (
     IllegalTransition,
     OfferClosed,
     OfferNotFound,
-    RideNotFound,
 )
 from dispatch.model import (
     Actor,
@@ -55,7 +54,7 @@ from dispatch.offers import (
     rank_candidates,
 )
 from dispatch.positions import LivePositions
-from dispatch.ride_changes import Changes, RankQueues, apply_action, publish, update_ride
+from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existing, publish, update_ride
 from dispatch.traces import LatLng, haversine_m
 from dispatch.zones import strategy_at
 from taxicrm.events import Publisher
@@ -176,9 +175,7 @@ class Dispatcher:
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
-            ride = await ride_store.lock_ride(conn, ride_id)
-            if ride is None:
-                raise RideNotFound(ride_id)
+            ride = await lock_existing(conn, ride_id)
             if ride.status is RideStatus.SCHEDULED:
                 ride = await apply_action(conn, ride, RideAction.RELEASE, operator, now, changes)
             elif ride.status is RideStatus.UNASSIGNED:
@@ -280,9 +277,7 @@ class Dispatcher:
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
-            ride = await ride_store.lock_ride(conn, ride_id)
-            if ride is None:
-                raise RideNotFound(ride_id)
+            ride = await lock_existing(conn, ride_id)
             facts = (await offer_store.candidate_facts(conn, [driver_id])).get(driver_id)
             if facts is None:
                 raise DriverNotFound(driver_id)

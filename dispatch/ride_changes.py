@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from dispatch import events, ride_store
-from dispatch.errors import DriverBusy, RideChanged
+from dispatch.errors import DriverBusy, RideChanged, RideNotFound
 from dispatch.model import Actor, DriverAvailability, DriverId, Offer, QueuedDriver, Ride, RideAction, ZoneId
 from dispatch.positions import LivePositions
 from dispatch.rides import transition
@@ -40,6 +40,14 @@ class Changes:
     offers: list[Offer] = field(default_factory=list)
     # Drivers who took a ride, so they leave their zone's rank queue.
     leave_queue: set[DriverId] = field(default_factory=set)
+
+
+async def lock_existing(conn: asyncpg.Connection, ride_id: int) -> Ride:
+    """Return the ride locked until the transaction ends, or raise RideNotFound."""
+    ride = await ride_store.lock_ride(conn, ride_id)
+    if ride is None:
+        raise RideNotFound(ride_id)
+    return ride
 
 
 async def apply_action(conn: asyncpg.Connection, ride: Ride, action: RideAction, actor: Actor, now: datetime,

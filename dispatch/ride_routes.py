@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -21,9 +22,9 @@ from dispatch.model import Actor, ActorKind, Channel, Ride, RideFilter, RideStat
 from subscribers.keys import add_merge_participant
 from subscribers.phones import PhonePlan, parse_phone
 from taxicrm.auth import STAFF_ROLES, allow
-from taxicrm.errors import InvalidInput, NotFound
+from taxicrm.errors import InvalidInput
 from taxicrm.keys import DB, PRINCIPAL, PUBLISHER, SETTINGS
-from taxicrm.validation import json_object, optional
+from taxicrm.validation import json_object, optional, parse_time, path_id
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -64,7 +65,8 @@ async def list_rides(request: web.Request) -> web.Response:
     wanted = RideFilter(
         statuses=frozenset(_enum(RideStatus, s.strip(), "status") for s in query.get("status", "").split(",")
                            if s.strip()),
-        since=_time(query.get("since"), "since", request), until=_time(query.get("until"), "until", request),
+        since=parse_time(query.get("since"), "since", _zone(request)),
+        until=parse_time(query.get("until"), "until", _zone(request)),
         subscriber_id=_positive(query.get("subscriber_id"), "subscriber_id"),
         phone=parse_phone(phone, _plan(request)).e164 if phone else None,
         limit=min(_positive(query.get("limit"), "limit") or 100, MAX_LISTED),
@@ -108,6 +110,11 @@ def _desk(request: web.Request) -> RideDesk:
                     quoter=app[PRICER], zone_code_at=runtime.zone_map.code_at, service_bounds=runtime.service_bounds)
 
 
+def _zone(request: web.Request) -> ZoneInfo:
+    # A time without an offset is the center's wall clock: that is what an operator types.
+    return request.app[SETTINGS].timezone
+
+
 def _plan(request: web.Request) -> PhonePlan:
     settings = request.app[SETTINGS]
     return PhonePlan(settings.phone_region, settings.area_code)
@@ -130,7 +137,7 @@ def _booking_request(body: dict[str, Any], request: web.Request) -> BookingReque
         passengers=1 if passengers is None else passengers,
         vehicle_class=_enum(VehicleClass, optional(body, "vehicle_class", str) or "sedan", "vehicle_class"),
         notes_for_driver=optional(body, "notes_for_driver", str, max_length=booking.MAX_NOTES),
-        pickup_at=_time(optional(body, "pickup_at", str), "pickup_at", request),
+        pickup_at=parse_time(optional(body, "pickup_at", str), "pickup_at", _zone(request)),
         confirm_duplicate=optional(body, "confirm_duplicate", bool) or False,
         confirm_blocked=optional(body, "confirm_blocked", bool) or False,
     )
@@ -165,17 +172,6 @@ def _enum(kind: type[E], raw: str, name: str) -> E:
         raise InvalidInput(f"'{name}' must be one of {options}.", code="invalid_choice") from None
 
 
-def _time(raw: str | None, name: str, request: web.Request) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw[:40])
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be an ISO 8601 time.", code="invalid_time") from None
-    # A time without an offset is the center's wall clock: that is what an operator types.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=request.app[SETTINGS].timezone)
-
-
 def _positive(raw: str | None, name: str) -> int | None:
     if not raw:
         return None
@@ -185,10 +181,7 @@ def _positive(raw: str | None, name: str) -> int | None:
 
 
 def _ride_id(request: web.Request) -> int:
-    raw = request.match_info["ride_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
-        raise NotFound(f"There is no ride {raw[:20]!r}.", code="ride_not_found")
-    return int(raw)
+    return path_id(request, "ride_id", "ride")
 
 
 def _ride_json(ride: Ride) -> dict[str, Any]:

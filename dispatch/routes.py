@@ -11,10 +11,9 @@ from dispatch import service
 from dispatch.model import DriverId, DriverProfile
 from subscribers.phones import PhonePlan
 from taxicrm.auth import Principal, Role, allow, bearer_token
-from taxicrm.errors import NotFound
 from taxicrm.keys import AUTHENTICATORS, DB, PRINCIPAL, SETTINGS
 from taxicrm.records import record_json
-from taxicrm.validation import json_object, required
+from taxicrm.validation import json_object, path_id, required
 
 
 def setup(app: web.Application) -> None:
@@ -31,10 +30,7 @@ def setup(app: web.Application) -> None:
 
 
 def _driver_id(request: web.Request) -> DriverId:
-    raw = request.match_info["driver_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"There is no driver {raw!r}.", code="driver_not_found")
-    return DriverId(int(raw))
+    return DriverId(path_id(request, "driver_id", "driver"))
 
 
 def _plan(request: web.Request) -> PhonePlan:

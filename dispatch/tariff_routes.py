@@ -21,7 +21,7 @@ from dispatch.zone_keys import ZONE_MAP
 from taxicrm.auth import STAFF_ROLES, Role, allow
 from taxicrm.errors import InvalidInput, NotFound
 from taxicrm.keys import DB, PRINCIPAL, SETTINGS
-from taxicrm.validation import json_object, optional
+from taxicrm.validation import json_object, optional, parse_time
 
 
 def setup(app: web.Application) -> None:
@@ -102,7 +102,8 @@ async def quote_fare(request: web.Request) -> web.Response:
     body = await json_object(request)
     pickup, destination = _position(body, "pickup"), _position(body, "destination")
     vehicle_class = _vehicle_class(optional(body, "vehicle_class", str) or VehicleClass.SEDAN.value)
-    at = _instant(optional(body, "at", str), request) or datetime.now(UTC)
+    # A time without an offset is the center's wall clock: that is what an operator types.
+    at = parse_time(optional(body, "at", str), "at", request.app[SETTINGS].timezone) or datetime.now(UTC)
     zones = request.app[ZONE_MAP]  # A fixed price between two zones replaces the meter.
     quote = await request.app[PRICER].quote_trip(pickup, destination, vehicle_class, at,
                                                  zones.code_at(pickup.lat, pickup.lng),
@@ -143,12 +144,3 @@ def _vehicle_class(raw: str) -> VehicleClass:
         raise InvalidInput(f"'vehicle_class' must be one of {options}.", code="invalid_choice") from None
 
 
-def _instant(raw: str | None, request: web.Request) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw[:40])
-    except ValueError:
-        raise InvalidInput("'at' must be an ISO 8601 time.", code="invalid_time") from None
-    # A time without an offset is the center's wall clock: that is what an operator types.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=request.app[SETTINGS].timezone)

@@ -9,8 +9,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from dispatch import fares, ride_store, store, trace_store
-from dispatch.errors import RideNotFound
+from dispatch import fares, store, trace_store
 from dispatch.fares import Fare, Tariff, Trip
 from dispatch.model import (
     Actor,
@@ -25,7 +24,7 @@ from dispatch.model import (
     VehicleClass,
 )
 from dispatch.positions import LivePositions
-from dispatch.ride_changes import Changes, RankQueues, apply_action, publish
+from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existing, publish
 from dispatch.rides import transition
 from dispatch.trace_store import TraceBuffer
 from dispatch.traces import LatLng, TracePoint, haversine_m, measure_trace
@@ -108,7 +107,7 @@ class Trips:
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
-            ride = await self._locked(conn, ride_id)
+            ride = await lock_existing(conn, ride_id)
             actor = Actor(ActorKind.DRIVER, driver_id)
             # Checked before any pricing, so a wrong driver or status is refused without touching the tariff.
             transition(ride.state, RideAction.COMPLETE, actor, at=now)
@@ -124,7 +123,7 @@ class Trips:
                     **columns: Any) -> Ride:
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
-            ride = await self._locked(conn, ride_id)
+            ride = await lock_existing(conn, ride_id)
             ride = await apply_action(conn, ride, action, Actor(ActorKind.DRIVER, driver_id), self.clock(), changes,
                                       reason=reason, drivers=(driver_id,), **columns)
         if action is RideAction.NO_SHOW:
@@ -138,12 +137,6 @@ class Trips:
         await publish(changes, self.publisher, self.positions, self.queues, self.clock())
         if self.on_free is not None:
             self.on_free(driver_id)
-
-    async def _locked(self, conn: asyncpg.Connection, ride_id: RideId) -> Ride:
-        ride = await ride_store.lock_ride(conn, ride_id)
-        if ride is None:
-            raise RideNotFound(ride_id)
-        return ride
 
     async def _final_fare(self, conn: asyncpg.Connection, ride: Ride, now: datetime) -> FinalFare:
         started = ride.picked_up_at or now

@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 
 from dispatch import zone_service, zones
-from dispatch.errors import ZoneNotFound
 from dispatch.fares import Weekday
 from dispatch.model import StrategyWindow, Zone, ZoneId
 from dispatch.zone_keys import ZONE_MAP, ZONE_QUEUES
@@ -19,7 +18,7 @@ from dispatch.zone_service import WaitingDriver, ZoneDesk, ZoneMap
 from taxicrm.auth import STAFF_ROLES, Role, allow
 from taxicrm.errors import InvalidInput
 from taxicrm.keys import DB, REDIS, SETTINGS
-from taxicrm.validation import json_object
+from taxicrm.validation import json_object, path_id
 
 
 def setup(app: web.Application) -> None:
@@ -104,10 +103,7 @@ def _allowed(request: web.Request) -> zones.Bounds:
 
 
 def _zone_id(request: web.Request) -> ZoneId:
-    raw = request.match_info["zone_id"]
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
-        raise ZoneNotFound(repr(raw[:20]))
-    return ZoneId(int(raw))
+    return ZoneId(path_id(request, "zone_id", "zone"))
 
 
 def _zone_json(zone: Zone, request: web.Request) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from taxicrm.errors import InvalidInput
+from taxicrm.errors import InvalidInput, NotFound
 
 T = TypeVar("T")
 
@@ -48,3 +49,22 @@ def optional(body: dict[str, Any], name: str, kind: type[T], *, max_length: int 
     if max_length is not None and isinstance(value, str | list) and len(value) > max_length:
         raise InvalidInput(f"'{name}' is longer than {max_length} characters.", code="too_long")
     return value
+
+
+def path_id(request: web.Request, name: str, what: str) -> int:
+    """Return the whole-number id in the route's `{name}`, or raise NotFound coded `<what>_not_found`."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        raise NotFound(f"There is no {what} {raw[:20]!r}.", code=f"{what}_not_found")
+    return int(raw)
+
+
+def parse_time(raw: str | None, name: str, wall_clock: tzinfo) -> datetime | None:
+    """Read an ISO 8601 time (None if absent); one without an offset is on `wall_clock` (what people type)."""
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw[:40])
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be an ISO 8601 time.", code="invalid_time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=wall_clock)
