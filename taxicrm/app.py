@@ -25,6 +25,8 @@ from taxicrm.metrics import metrics_view
 from taxicrm.middleware import auth_middleware, error_middleware, metrics_middleware
 from taxicrm.settings import Settings
 
+REDIS_POOL_WAIT_SECONDS = 10
+
 # Each domain contributes its routes, resources and authenticators through one `setup(app)`.
 # Realtime comes first: its cleanup context sets PUBLISHER, which the others' start-up may use.
 DOMAINS: tuple[Callable[[web.Application], None], ...] = (
@@ -73,7 +75,13 @@ async def _postgres(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.from_url(_resolved(app[SETTINGS].redis_url), decode_responses=True)
+    settings = app[SETTINGS]
+    # A blocking pool: a burst of commands (thousands of driver apps reconnecting at once) waits for a free
+    # connection instead of failing with "too many connections".
+    pool = aioredis.BlockingConnectionPool.from_url(_resolved(settings.redis_url), decode_responses=True,
+                                                    max_connections=settings.redis_pool_size,
+                                                    timeout=REDIS_POOL_WAIT_SECONDS)
+    client = aioredis.Redis.from_pool(pool)  # The client owns the pool: closing it closes the connections.
     app[REDIS] = client
     try:
         yield

@@ -149,6 +149,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TAXICRM_ACCESS_LOG", "access_log", "true", _flag, "Log every HTTP request."),
     Setting("TAXICRM_DB_POOL_SIZE", "db_pool_size", "10", _positive,
             "Most PostgreSQL connections one instance opens."),
+    Setting("TAXICRM_REDIS_POOL_SIZE", "redis_pool_size", "50", _positive,
+            "Most Redis connections one instance opens; commands beyond them wait their turn."),
     Setting("TAXICRM_MAX_BODY_KB", "max_body_kb", "1024", _positive,
             "Largest request body accepted, in KiB; larger ones get 413."),
     Setting("TAXICRM_SESSION_HOURS", "session_hours", "12", _positive,
@@ -222,6 +224,7 @@ class Settings:
     log_format: str
     access_log: bool
     db_pool_size: int
+    redis_pool_size: int
     max_body_kb: int
     session_hours: int
     cookie_secure: bool

@@ -1,3 +1,4 @@
+import asyncio
 import dataclasses
 import re
 
@@ -127,3 +128,14 @@ async def test_an_unreachable_redis_mid_request_is_a_503_not_a_crash(aiohttp_cli
     response = await client.post("/api/auth/login", json={"username": user.username, "password": "whatever pw"})
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "service_unavailable"
+
+
+async def test_a_burst_of_redis_commands_larger_than_the_pool_waits_its_turn(aiohttp_client, settings):
+    from taxicrm.keys import REDIS
+
+    app = create_app(dataclasses.replace(settings, redis_pool_size=2))
+    await aiohttp_client(app)
+    redis = app[REDIS]
+    # Slow commands hold each connection a while, so 40 at once must queue for the 2 connections.
+    replies = await asyncio.gather(*(redis.blpop([f"empty-{n}"], timeout=0.05) for n in range(40)))
+    assert replies == [None] * 40  # A pool that refused instead of waiting would raise "too many connections".
