@@ -61,9 +61,10 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     zone_map, queues = app[ZONE_MAP], app[ZONE_QUEUES]
     dispatcher = Dispatcher(pool, publisher, positions, settings.timezone, policy, zone_map, queues)
     traces = TraceBuffer(pool)
+    presence = Presence(redis, ttl=timedelta(seconds=3 * settings.ws_heartbeat_seconds))
     runtime = DispatchRuntime(
-        pool=pool, publisher=publisher, positions=positions, fleet=Fleet(positions, traces, zone_map, queues),
-        presence=Presence(redis, ttl=timedelta(seconds=3 * settings.ws_heartbeat_seconds)),
+        pool=pool, publisher=publisher, positions=positions,
+        fleet=Fleet(positions, traces, presence, zone_map, queues), presence=presence,
         dispatcher=dispatcher,
         trips=Trips(pool, publisher, positions, traces, app[PRICER], pricing.fare_json,
                     destination_tolerance_m=settings.destination_tolerance_m, zone_code_at=zone_map.code_at,

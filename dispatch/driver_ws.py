@@ -86,12 +86,12 @@ class DriverConversation:
         return await handler(self, command)
 
     async def heard(self) -> None:
-        """Keep the driver alive in dispatch and marked connected."""
+        """Keep the driver alive in dispatch and marked connected (written with the fleet's next flush)."""
         now = datetime.now(UTC)
         self.runtime.positions.heard(self.driver_id, now)
         if now - self._refreshed_at > self.runtime.presence_refresh:
             self._refreshed_at = now
-            await self.runtime.presence.refresh(self.driver_id, self.connection)
+            self.runtime.presence.alive(self.driver_id, self.connection)
 
     def render(self, event: PublishedEvent) -> Message | None:
         """Turn the driver's events into protocol messages, keeping this connection's view of its ride."""

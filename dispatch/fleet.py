@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from dispatch.model import DriverId, RideId
 from dispatch.positions import LivePositions
+from dispatch.presence import Presence
 from dispatch.trace_store import TraceBuffer
 from dispatch.traces import TracePoint
 from dispatch.zone_queue import QueueUpdate, ZoneQueues
@@ -32,9 +33,10 @@ class _Seen:
 class Fleet:
     """Positions for the live map, fixes for trip traces, and rank-queue membership, for the next flush."""
 
-    def __init__(self, positions: LivePositions, traces: TraceBuffer, zone_map: ZoneMap | None = None,
-                 queues: ZoneQueues | None = None) -> None:
-        self.positions, self.traces, self.zone_map, self.queues = positions, traces, zone_map, queues
+    def __init__(self, positions: LivePositions, traces: TraceBuffer, presence: Presence,
+                 zone_map: ZoneMap | None = None, queues: ZoneQueues | None = None) -> None:
+        self.positions, self.traces, self.presence = positions, traces, presence
+        self.zone_map, self.queues = zone_map, queues
         self._seen: dict[DriverId, _Seen] = {}
 
     def record(self, driver_id: DriverId, point: TracePoint, *, is_available: bool, on_trip: RideId | None) -> None:
@@ -53,10 +55,11 @@ class Fleet:
             self._seen[driver_id] = _Seen(held.lat, held.lng, held.at, is_available)
 
     async def flush(self) -> None:
-        """Write what came in since the last flush: positions, trace fixes, then queue joins and leaves."""
+        """Write what came in since the last flush: positions, trace fixes, connection marks, queue joins and leaves."""
         seen, self._seen = self._seen, {}
         await self.positions.flush()
         await self.traces.flush()
+        await self.presence.flush()
         if self.queues is not None and self.zone_map is not None and seen:
             zone_map = self.zone_map
             await self.queues.sync(QueueUpdate(d, zone_map.zone_id_at(s.lat, s.lng), s.is_available, s.at)

@@ -28,14 +28,24 @@ class Presence:
         self._ttl_ms = int(ttl.total_seconds() * 1000)
         self._refresh = redis.register_script(_REFRESH)
         self._end = redis.register_script(_END)
+        self._alive: dict[DriverId, str] = {}
 
     async def connect(self, driver_id: DriverId, connection: str) -> None:
         """Mark the driver connected through `connection`, the newest connection winning."""
         await self._redis.set(f"{_PREFIX}{driver_id}", connection, px=self._ttl_ms)
 
-    async def refresh(self, driver_id: DriverId, connection: str) -> None:
-        """Keep the mark alive while `connection` is the driver's newest one."""
-        await self._refresh(keys=[f"{_PREFIX}{driver_id}"], args=[connection, self._ttl_ms])
+    def alive(self, driver_id: DriverId, connection: str) -> None:
+        """Note that `connection` is alive; its mark is renewed with the next flush."""
+        self._alive[driver_id] = connection
+
+    async def flush(self) -> None:
+        """Renew the marks of the connections noted alive, in one round trip, while each is its driver's newest."""
+        batch, self._alive = self._alive, {}
+        if batch:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for driver_id, connection in batch.items():
+                    await self._refresh(keys=[f"{_PREFIX}{driver_id}"], args=[connection, self._ttl_ms], client=pipe)
+                await pipe.execute()
 
     async def disconnect(self, driver_id: DriverId, connection: str) -> None:
         """Drop the mark, unless a newer connection has taken it."""

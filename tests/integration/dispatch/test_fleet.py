@@ -1,0 +1,82 @@
+"""The fleet's batched writes and the drivers' connection marks, against real Redis and PostgreSQL."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatch.fleet import Fleet
+from dispatch.model import DriverId, RideId
+from dispatch.positions import GEO_KEY, LivePositions
+from dispatch.presence import Presence
+from dispatch.trace_store import TraceBuffer
+from dispatch.traces import TracePoint
+
+NOW = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
+LAT, LNG = 35.6997, 51.3380
+
+
+@pytest.fixture
+def presence(redis_client) -> Presence:
+    return Presence(redis_client, ttl=timedelta(seconds=2))
+
+
+async def test_a_newer_connection_keeps_the_mark_an_older_one_cannot_end_or_renew(presence, redis_client):
+    driver = DriverId(7)
+    await presence.connect(driver, "old")
+    await presence.connect(driver, "new")  # The app reconnected before the old socket was noticed dead.
+    await presence.disconnect(driver, "old")
+    assert await presence.is_connected(driver)
+    presence.alive(driver, "old")
+    await presence.flush()
+    assert await redis_client.get("taxicrm:drivers:connection:7") == "new"
+    await presence.disconnect(driver, "new")
+    assert not await presence.is_connected(driver)
+
+
+async def test_a_mark_lapses_unless_renewed_so_a_dead_instance_leaves_no_ghost(presence, redis_client):
+    await presence.connect(DriverId(1), "a")
+    await presence.connect(DriverId(2), "b")
+    for _ in range(3):
+        await asyncio.sleep(0.8)
+        presence.alive(DriverId(1), "a")  # Only driver 1's app keeps talking.
+        await presence.flush()
+    assert await presence.is_connected(DriverId(1)) and not await presence.is_connected(DriverId(2))
+
+
+async def test_the_fleet_flushes_in_the_background_and_once_more_when_stopped(db, redis_client, presence):
+    positions = LivePositions(redis_client)
+    fleet = Fleet(positions, TraceBuffer(db), presence)
+    runner = asyncio.create_task(fleet.run(0.05))
+    fleet.record(DriverId(1), TracePoint(LAT, LNG, NOW), is_available=True, on_trip=None)
+    for _ in range(50):
+        await asyncio.sleep(0.02)
+        if await redis_client.zcard(GEO_KEY):
+            break
+    assert await redis_client.zcard(GEO_KEY) == 1
+    fleet.record(DriverId(2), TracePoint(LAT, LNG, NOW), is_available=True, on_trip=None)
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    assert await redis_client.zcard(GEO_KEY) == 2
+
+
+async def test_fixes_of_a_trip_are_written_with_the_flush_and_stored_once(db, redis_client, presence):
+    from dispatch import ride_store
+    from dispatch.model import Channel, NewRide, Place, RideStatus, VehicleClass
+
+    new = NewRide(subscriber_id=None, walk_in_name="W", walk_in_phone="+989121234567", call_id=None,
+                  pickup=Place("Azadi"), destination=None, passengers=1, vehicle_class=VehicleClass.SEDAN,
+                  notes_for_driver=None, pickup_at=None, status=RideStatus.REQUESTED, booked_by=None,
+                  booked_via=Channel.SELF_SERVICE, idempotency_scope="c", idempotency_key="k", request_hash="h",
+                  created_at=NOW)
+    async with db.acquire() as conn:
+        ride = await ride_store.insert_ride(conn, new)
+    fleet = Fleet(LivePositions(redis_client), TraceBuffer(db), presence)
+    fix = TracePoint(LAT, LNG, NOW, 5.0)
+    for point in (fix, fix, TracePoint(LAT + 0.001, LNG, NOW + timedelta(seconds=3))):
+        fleet.record(DriverId(1), point, is_available=False, on_trip=RideId(ride.id))
+    await fleet.flush()
+    fleet.record(DriverId(1), fix, is_available=False, on_trip=RideId(ride.id))  # Resent after a reconnect.
+    await fleet.flush()
+    assert await db.fetchval("SELECT count(*) FROM ride_trace_points WHERE ride_id = $1", ride.id) == 2
