@@ -306,10 +306,13 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
             return _replay(winner, fingerprint)
         await ride_store.insert_step(conn, ride.id, BOOK, None, ride.status, booker.actor, now)
         await _count_address_uses(desk, conn, ride, now)
+        changes = Changes(events=events.ride_changed(ride, topic="ride.booked"))
+        if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
+            # The ride is this transaction's own until it commits: no one else can see it, let alone lock it.
+            ride = await desk.dispatcher.offer_at_booking(conn, ride, now, changes)
+    # The driver hears of the offer first; learning the typed addresses can come after.
+    await _publish(desk, changes)
     ride = await _save_new_addresses(desk, ride, rider.subscriber, now)
-    await desk.publisher.publish_all(events.ride_changed(ride, topic="ride.booked"))
-    if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
-        desk.dispatcher.kick(ride.id)
     return Booking(ride, is_new=True)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from dispatch import events, offer_store, ride_store
 from dispatch.errors import (
@@ -93,6 +94,16 @@ class DispatchPolicy:
     first_look_grace: timedelta = timedelta(seconds=3)
 
 
+@dataclass(frozen=True)
+class _Search:
+    """What a search around a pickup found: its zone and strategy, the zone's queue, the drivers near it."""
+
+    zone: Zone | None
+    strategy: ZoneStrategy
+    queue: list[DriverId]
+    candidates: list[Candidate]
+
+
 Clock = Callable[[], datetime]
 
 
@@ -115,20 +126,21 @@ class Dispatcher:
 
     # Starting dispatch.
 
-    def kick(self, ride_id: RideId) -> None:
-        """Dispatch a just-booked ride now, in the background; the due list is the safety net."""
-        self.spawn(self.dispatch_now(ride_id), f"dispatch ride {ride_id}")
+    async def offer_at_booking(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes) -> Ride:
+        """Make a just-booked ride's first offer inside the booking's own transaction: one commit for both.
 
-    async def dispatch_now(self, ride_id: RideId) -> Ride | None:
-        """Offer a requested ride to its first driver, unless another instance is already at it."""
-        changes = Changes()
-        async with self.pool.acquire() as conn, conn.transaction():
-            ride = await ride_store.lock_if_free(conn, ride_id)
-            if ride is None or ride.status is not RideStatus.REQUESTED:
-                return ride
-            ride = await self._offer_next(conn, ride, self.clock(), changes)
-        await self.publish(changes)
-        return ride
+        The search reads Redis before anything is written, so Redis being away leaves the booking whole: the
+        ride waits as requested and the due list offers it once Redis is back.
+        """
+        if ride.pickup.lat is None or ride.pickup.lng is None:
+            return await self._offer_next(conn, ride, now, changes)
+        try:
+            found = await self._search(conn, ride, now)
+        except (RedisError, OSError, TimeoutError):
+            log.warning("could not search drivers for ride %s at booking; the due list will retry", ride.id,
+                        exc_info=True)
+            return ride
+        return await self._offer_next(conn, ride, now, changes, found, history=[])
 
     async def dispatch_due(self) -> int:
         """Handle rides whose time has come (releases, first searches, retries); return how many."""
@@ -331,31 +343,32 @@ class Dispatcher:
         if ride.status is RideStatus.OFFERING and ride.offered_to == offer.driver_id:
             await self._offer_next(conn, ride, now, changes)
 
-    async def _offer_next(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes) -> Ride:
-        """Offer the locked ride to the best driver not yet tried, or put it on the unassigned list."""
+    async def _offer_next(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
+                          found: _Search | None = None, history: list[Offer] | None = None) -> Ride:
+        """Offer the locked ride to the best driver not yet tried, or put it on the unassigned list.
+
+        `found` is a search already made, `history` the ride's offers if already known (a new ride has none).
+        """
         if ride.pickup.lat is None or ride.pickup.lng is None:
             return await self._unassign(conn, ride, now, changes,
                                         "The pickup has no map position: assign a driver by hand.")
         if ride.offer_count >= self.policy.max_tries:
             return await self._unassign(conn, ride, now, changes,
                                         f"No driver took the ride after {ride.offer_count} offers.")
-        history = await offer_store.offers_of_ride(conn, ride.id)
+        found = found or await self._search(conn, ride, now)
+        if history is None:
+            history = await offer_store.offers_of_ride(conn, ride.id)
         declined = {o.driver_id for o in history if o.status is OfferStatus.DECLINED}
         this_round = history[len(history) - ride.offer_count:] if ride.offer_count else []
         lapsed = {o.driver_id for o in this_round if o.status in (OfferStatus.EXPIRED, OfferStatus.LOST)}
-        zone = self.zones.zone_at(ride.pickup.lat, ride.pickup.lng) if self.zones else None
-        strategy = ZoneStrategy.NEAREST if zone is None else strategy_at(zone, now.astimezone(self.timezone))
-        queue = ([q.driver_id for q in await self.queues.queue(zone.id)]
-                 if zone is not None and self.queues is not None and strategy is ZoneStrategy.QUEUE_FIRST else [])
-        candidates = await self._candidates(conn, ride.pickup.lat, ride.pickup.lng, queue, now)
         radius, decisions = SEARCH_RADII_M[0], []
         for radius in SEARCH_RADII_M:
-            decisions = rank_candidates(candidates, ride.state, now=now, radius_m=radius, declined_by=declined,
-                                        offered=lapsed, freshness=self.policy.freshness, queue=queue)
+            decisions = rank_candidates(found.candidates, ride.state, now=now, radius_m=radius, declined_by=declined,
+                                        offered=lapsed, freshness=self.policy.freshness, queue=found.queue)
             if any(d.is_eligible for d in decisions):
                 break
-        search_id = await offer_store.insert_search(conn, ride.id, radius, strategy, zone.id if zone else None,
-                                                    now, decisions)
+        search_id = await offer_store.insert_search(conn, ride.id, radius, found.strategy,
+                                                    found.zone.id if found.zone else None, now, decisions)
         for decision in (d for d in decisions if d.is_eligible):
             driver = decision.candidate.driver_id
             offer = await offer_store.insert_offer(
@@ -370,15 +383,21 @@ class Dispatcher:
             return ride
         return await self._unassign(conn, ride, now, changes, "No driver is free near the pickup.")
 
-    async def _candidates(self, conn: asyncpg.Connection, lat: float, lng: float, queue: Sequence[DriverId],
-                          now: datetime) -> list[Candidate]:
+    async def _search(self, conn: asyncpg.Connection, ride: Ride, now: datetime) -> _Search:
+        """Find the drivers near the ride's pickup, and the pickup zone's way of choosing among them."""
+        lat, lng = ride.pickup.lat or 0.0, ride.pickup.lng or 0.0
+        zone = self.zones.zone_at(lat, lng) if self.zones else None
+        strategy = ZoneStrategy.NEAREST if zone is None else strategy_at(zone, now.astimezone(self.timezone))
+        queue = ([q.driver_id for q in await self.queues.queue(zone.id)]
+                 if zone is not None and self.queues is not None and strategy is ZoneStrategy.QUEUE_FIRST else [])
         # Drivers silent for longer than the freshness are still found, so the search can say they were stale.
         live = await self.positions.nearby(lat, lng, SEARCH_RADII_M[-1], now, self.policy.silence,
                                            limit=SEARCH_LIMIT)
-        found = {p.driver_id for p in live}
-        live += await self.positions.positions_of([d for d in queue if d not in found], lat, lng)
+        on_map = {p.driver_id for p in live}
+        live += await self.positions.positions_of([d for d in queue if d not in on_map], lat, lng)
         facts = await offer_store.candidate_facts(conn, [p.driver_id for p in live])
-        return [candidate_from(p, facts[p.driver_id], now) for p in live if p.driver_id in facts]
+        candidates = [candidate_from(p, facts[p.driver_id], now) for p in live if p.driver_id in facts]
+        return _Search(zone, strategy, queue, candidates)
 
     async def _unassign(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
                         reason: str) -> Ride:

@@ -41,10 +41,23 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+# Rendered field by field rather than with dataclasses.asdict, which deep-copies every value: a ride is rendered
+# for every event about it, many times a second at peak.
+_RIDE_FIELDS = tuple(f.name for f in dataclasses.fields(Ride) if f.name != "request_hash")
+_PLACE_FIELDS = tuple(f.name for f in dataclasses.fields(Place))
+
+
 def ride_json(ride: Ride) -> dict[str, Any]:
     """Render a ride for the console and the API."""
-    data: dict[str, Any] = _json_safe(dataclasses.asdict(ride))
-    data.pop("request_hash")
+    data = {name: getattr(ride, name) for name in _RIDE_FIELDS}
+    for name, value in data.items():
+        if isinstance(value, datetime):
+            data[name] = value.isoformat()
+    data["pickup"] = {name: getattr(ride.pickup, name) for name in _PLACE_FIELDS}
+    if ride.destination is not None:
+        data["destination"] = {name: getattr(ride.destination, name) for name in _PLACE_FIELDS}
+    if ride.cancelled_by is not None:
+        data["cancelled_by"] = {"kind": ride.cancelled_by.kind.value, "id": ride.cancelled_by.id}
     return data
 
 

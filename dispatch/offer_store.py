@@ -24,18 +24,23 @@ from dispatch.model import (
 _OFFER_COLUMNS = ("id, ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at, status, "
                   "answered_at, reason")
 
+# One statement for the search and its whole candidate list, however long.
 INSERT_SEARCH = """
-    INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at) VALUES ($1, $2, $3, $4, $5)
-    RETURNING id
+    WITH search AS (
+        INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at) VALUES ($1, $2, $3, $4, $5)
+        RETURNING id
+    ), decided AS (
+        INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason)
+        SELECT search.id, d.* FROM search,
+            unnest($6::bigint[], $7::integer[], $8::smallint[], $9::text[], $10::text[]) AS d
+    )
+    SELECT id FROM search
 """
-# One statement for the whole candidate list, however long.
-INSERT_DECISIONS = """
-    INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason)
-    SELECT $1, * FROM unnest($2::bigint[], $3::integer[], $4::smallint[], $5::text[], $6::text[])
-"""
+# A driver already holding an offer (another ride's, made a moment ago) gets no second one: nothing is returned.
 INSERT_OFFER = f"""
     INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (driver_id) WHERE status = 'pending' DO NOTHING
     RETURNING {_OFFER_COLUMNS}
 """
 SELECT_OFFER = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE id = $1"
@@ -101,29 +106,21 @@ def _offer(row: asyncpg.Record) -> Offer:
 async def insert_search(conn: asyncpg.Connection, ride_id: RideId, radius_m: int, strategy: ZoneStrategy,
                         zone_id: ZoneId | None, at: datetime, decisions: Sequence[Decision]) -> int:
     """Store a search and its decision on every driver it looked at; return the search's id."""
-    search_id: int = await conn.fetchval(INSERT_SEARCH, ride_id, radius_m, strategy.value, zone_id, at)
-    if decisions:
-        await conn.execute(
-            INSERT_DECISIONS, search_id,
-            [d.candidate.driver_id for d in decisions], [round(d.candidate.distance_m) for d in decisions],
-            [d.rank for d in decisions], [None if d.via is None else d.via.value for d in decisions],
-            [None if d.skip_reason is None else d.skip_reason.value for d in decisions],
-        )
+    search_id: int = await conn.fetchval(
+        INSERT_SEARCH, ride_id, radius_m, strategy.value, zone_id, at,
+        [d.candidate.driver_id for d in decisions], [round(d.candidate.distance_m) for d in decisions],
+        [d.rank for d in decisions], [None if d.via is None else d.via.value for d in decisions],
+        [None if d.skip_reason is None else d.skip_reason.value for d in decisions],
+    )
     return search_id
 
 
 async def insert_offer(conn: asyncpg.Connection, ride_id: RideId, driver_id: DriverId, search_id: int, rank: int,
                        distance_m: float, via: OfferVia, at: datetime, expires_at: datetime) -> Offer | None:
     """Make an offer; None if the driver already holds one (another ride got to them first)."""
-    try:
-        async with conn.transaction():  # A savepoint: the caller's transaction goes on to the next driver.
-            row = await conn.fetchrow(INSERT_OFFER, ride_id, driver_id, search_id, rank, round(distance_m),
-                                      via.value, at, expires_at)
-    except asyncpg.UniqueViolationError as err:
-        if err.constraint_name == "ride_offers_one_pending_per_driver":
-            return None
-        raise
-    return _offer(row)
+    row = await conn.fetchrow(INSERT_OFFER, ride_id, driver_id, search_id, rank, round(distance_m), via.value, at,
+                              expires_at)
+    return None if row is None else _offer(row)
 
 
 async def offer(conn: asyncpg.Connection, offer_id: int) -> Offer | None:

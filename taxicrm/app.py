@@ -66,10 +66,24 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no type information.
+    """A pooled connection released without a reset query, saving a round trip on every release.
+
+    The service keeps no session state on its connections (no SET, LISTEN, cursors or session-level advisory
+    locks: its locks are transaction-scoped), so there is nothing to reset; asyncpg still rolls back any
+    transaction left open.
+    """
+
+    def get_reset_query(self) -> str:
+        """Return no reset query: see the class docstring."""
+        return ""
+
+
 async def _postgres(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     dsn = _resolved(settings.database_url)
-    async with asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size) as pool:
+    async with asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size,
+                                   connection_class=StatelessConnection) as pool:
         app[DB] = pool
         yield
 

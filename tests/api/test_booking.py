@@ -65,17 +65,6 @@ async def error_code(response: Any, status: int) -> str:
     return code
 
 
-async def settled(client: Client, headers: Headers, ride: Json) -> Json:
-    """Wait for the dispatcher's first look at a new ride (these pickups have no map position: unassigned)."""
-    for _ in range(100):
-        response = await client.get(f"/api/rides/{ride['id']}", headers=headers)
-        current: Json = (await response.json())["ride"]
-        if current["status"] != "requested":
-            return current
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"ride {ride['id']} is still waiting for dispatch")
-
-
 async def finish(db: asyncpg.Pool, make_driver: Callable[..., Awaitable[tuple[Driver, str]]], ride: Json,
                  status: str) -> None:
     """Put a ride where a driver's trip would leave it; the trip itself is tested with the driver protocol."""
@@ -100,14 +89,14 @@ async def test_a_subscriber_is_booked_from_a_saved_address(client: Client, opera
     subscriber_id, address_id = subscriber
     ride = await book(client, operator, {"subscriber_id": subscriber_id, "pickup": {"address_id": address_id},
                                          "passengers": 3, "vehicle_class": "van", "notes_for_driver": "Ring twice"})
-    assert ride["status"] == "requested"
+    # Without a map position no driver can be searched for: the ride is on the unassigned list at once.
+    assert ride["status"] == "unassigned"
     assert ride["pickup"] == {"text": "12 Valiasr Street", "landmark": None, "lat": None, "lng": None,
                               "address_id": address_id}
     assert (ride["passengers"], ride["vehicle_class"], ride["notes_for_driver"]) == (3, "van", "Ring twice")
     assert await db.fetchval("SELECT pickup_count FROM subscriber_addresses WHERE id = $1", address_id) == 1
-    booked, unassigned = await history(client, operator, (await settled(client, operator, ride))["id"])
+    booked, unassigned = await history(client, operator, ride["id"])
     assert (booked["action"], booked["from_status"], booked["to_status"]) == ("book", None, "requested")
-    # Without a map position no driver can be found: the dispatcher puts the ride on the unassigned list.
     assert (unassigned["action"], unassigned["actor"]["kind"]) == ("mark_unassigned", "system")
     assert booked["actor"]["kind"] == "operator" and booked["actor"]["id"] is not None
 
@@ -199,7 +188,7 @@ async def test_a_walk_in_with_an_active_ride_is_warned_by_phone(client: Client, 
 
 async def test_a_finished_ride_does_not_warn(client: Client, operator: Headers, db: asyncpg.Pool,
                                             make_driver: Callable[..., Awaitable[tuple[Driver, str]]]) -> None:
-    first = await settled(client, operator, await book(client, operator, walk_in()))
+    first = await book(client, operator, walk_in())
     await finish(db, make_driver, first, "completed")
     await book(client, operator, walk_in())
 
@@ -209,7 +198,7 @@ async def test_a_prebooked_ride_is_scheduled_and_listed(client: Client, operator
     soon = datetime.now(UTC) + timedelta(minutes=5)  # Inside the release lead: straight to dispatch.
     scheduled = await book(client, operator, walk_in(pickup_at=later.isoformat()))
     requested = await book(client, operator, walk_in(pickup_at=soon.isoformat(), walk_in_phone="09120000001"))
-    assert (scheduled["status"], requested["status"]) == ("scheduled", "requested")
+    assert (scheduled["status"], requested["status"]) == ("scheduled", "unassigned")
     assert datetime.fromisoformat(scheduled["pickup_at"]) == later
     response = await client.get("/api/rides", params={"status": "scheduled"}, headers=operator)
     assert [r["id"] for r in (await response.json())["rides"]] == [scheduled["id"]]
@@ -230,7 +219,7 @@ async def test_rides_are_listed_by_subscriber_and_by_phone(client: Client, opera
 
 
 async def test_a_cancel_keeps_the_reason_and_the_operator(client: Client, operator: Headers) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     response = await client.post(f"/api/rides/{ride['id']}/cancel", json={"reason": "Customer changed plans"},
                                  headers=operator)
     assert response.status == 200, await response.text()
@@ -250,7 +239,7 @@ async def test_a_cancel_needs_a_reason(client: Client, operator: Headers) -> Non
 
 async def test_a_completed_ride_cannot_be_cancelled(client: Client, operator: Headers, db: asyncpg.Pool,
                                                     make_driver: Callable[..., Awaitable[tuple[Driver, str]]]) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     await finish(db, make_driver, ride, "completed")
     response = await client.post(f"/api/rides/{ride['id']}/cancel", json={"reason": "late"}, headers=operator)
     assert await error_code(response, 409) == "illegal_transition"
@@ -259,7 +248,7 @@ async def test_a_completed_ride_cannot_be_cancelled(client: Client, operator: He
 
 
 async def test_the_route_changes_before_pickup(client: Client, operator: Headers) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     response = await client.patch(f"/api/rides/{ride['id']}/route", headers=operator,
                                   json={"destination": {"text": "Milad Tower", "lat": 35.74, "lng": 51.37}})
     assert response.status == 200, await response.text()
@@ -274,7 +263,7 @@ async def test_the_route_changes_before_pickup(client: Client, operator: Headers
 
 async def test_the_route_cannot_change_once_aboard(client: Client, operator: Headers, db: asyncpg.Pool,
                                                    make_driver: Callable[..., Awaitable[tuple[Driver, str]]]) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     await finish(db, make_driver, ride, "on_board")
     response = await client.patch(f"/api/rides/{ride['id']}/route", json={"pickup": {"text": "Elsewhere"}},
                                   headers=operator)
@@ -284,7 +273,7 @@ async def test_the_route_cannot_change_once_aboard(client: Client, operator: Hea
 
 async def test_a_concurrent_cancel_and_change_never_both_apply_to_the_same_version(
         client: Client, operator: Headers, db: asyncpg.Pool) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     cancel, change = await asyncio.gather(
         client.post(f"/api/rides/{ride['id']}/cancel", json={"reason": "no longer needed"}, headers=operator),
         client.patch(f"/api/rides/{ride['id']}/route", json={"pickup": {"text": "Vanak Square"}}, headers=operator),
@@ -368,7 +357,7 @@ async def test_every_staff_role_may_book(client: Client, staff_headers: Callable
 async def test_drivers_and_the_pbx_may_not_touch_rides(
         client: Client, operator: Headers, make_driver: Callable[[], Awaitable[tuple[Driver, str]]],
         db: asyncpg.Pool) -> None:
-    ride = await settled(client, operator, await book(client, operator, walk_in()))
+    ride = await book(client, operator, walk_in())
     _, token = await make_driver()
     for headers in ({"Authorization": f"Bearer {token}"}, {"X-Taxicrm-Secret": SECRET}):
         requests = [

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from dispatch import booking, offer_store, ride_store
-from dispatch.booking import RideDesk
+from dispatch.booking import Booker, BookingRequest, PlaceRequest, RideDesk
 from dispatch.dispatcher import Dispatcher, DispatchPolicy
 from dispatch.errors import DriverBusy, IllegalTransition, OfferClosed
 from dispatch.model import (
@@ -83,12 +83,13 @@ async def free_driver(make_driver: MakeDriver, positions: LivePositions, clock: 
 
 
 async def requested_ride(db: asyncpg.Pool, clock: Clock) -> Ride:
+    """A ride waiting for dispatch, as if the instance that booked it had died before offering it."""
     new = NewRide(
         subscriber_id=None, walk_in_name="Walker", walk_in_phone=f"+98912{next(keys):07d}", call_id=None,
         pickup=Place("Azadi Square", lat=LAT, lng=LNG), destination=None, passengers=1,
         vehicle_class=VehicleClass.SEDAN, notes_for_driver=None, pickup_at=None, status=RideStatus.REQUESTED,
         booked_by=None, booked_via=Channel.SELF_SERVICE, idempotency_scope="customer:1",
-        idempotency_key=f"k{next(keys)}", request_hash="h", created_at=clock(),
+        idempotency_key=f"k{next(keys)}", request_hash="h", created_at=clock(), dispatch_after=clock(),
     )
     async with db.acquire() as conn:
         ride = await ride_store.insert_ride(conn, new)
@@ -96,13 +97,19 @@ async def requested_ride(db: asyncpg.Pool, clock: Clock) -> Ride:
     return ride
 
 
-async def offered(dispatcher: Dispatcher, db: asyncpg.Pool, clock: Clock) -> tuple[Ride, int]:
-    ride = await dispatcher.dispatch_now((await requested_ride(db, clock)).id)
-    assert ride is not None and ride.status is RideStatus.OFFERING
+async def offered(desk: RideDesk, db: asyncpg.Pool, clock: Clock,
+                  expect: RideStatus = RideStatus.OFFERING) -> tuple[Ride, int | None]:
+    """Book a ride, which makes its first offer in the booking's transaction."""
+    request = BookingRequest(pickup=PlaceRequest(text="Azadi Square", lat=LAT, lng=LNG), walk_in_name="Walker",
+                             walk_in_phone=f"0912{next(keys):07d}")
+    booked = await booking.book(desk, request, Booker(Actor(ActorKind.CUSTOMER, 1), Channel.SELF_SERVICE),
+                                f"k{next(keys)}", clock())
+    ride = booked.ride
+    assert ride.status is expect
     async with db.acquire() as conn:
         offer = await offer_store.pending_offer_of_ride(conn, ride.id)
-    assert offer is not None
-    return ride, offer.id
+    assert (offer is not None) == (expect is RideStatus.OFFERING)
+    return ride, None if offer is None else offer.id
 
 
 async def stored(db: asyncpg.Pool, ride_id: int) -> Ride:
@@ -112,9 +119,9 @@ async def stored(db: asyncpg.Pool, ride_id: int) -> Ride:
     return ride
 
 
-async def test_many_accepts_of_one_offer_assign_the_ride_once(dispatcher, db, make_driver, positions, clock):
+async def test_many_accepts_of_one_offer_assign_the_ride_once(dispatcher, desk, db, make_driver, positions, clock):
     driver = await free_driver(make_driver, positions, clock)
-    ride, offer_id = await offered(dispatcher, db, clock)
+    ride, offer_id = await offered(desk, db, clock)
     rides = await asyncio.gather(*(dispatcher.accept(driver.id, offer_id) for _ in range(10)))
     assert {(r.id, r.status, r.driver_id) for r in rides} == {(ride.id, RideStatus.ASSIGNED, driver.id)}
     assert await db.fetchval("SELECT count(*) FROM ride_events WHERE ride_id = $1 AND action = 'accept'",
@@ -126,7 +133,7 @@ async def test_an_accept_racing_the_timeout_either_wins_or_loses_but_never_both(
     driver = await free_driver(make_driver, positions, clock)
     outcomes = []
     for _ in range(10):
-        ride, offer_id = await offered(dispatcher, db, clock)
+        ride, offer_id = await offered(desk, db, clock)
         async with db.acquire() as conn:
             offer = await offer_store.offer(conn, offer_id)
         # Two instances whose clocks straddle the deadline: one sees the offer open, the other overdue.
@@ -157,7 +164,7 @@ async def test_an_accept_racing_a_cancel_leaves_a_cancelled_ride_and_a_free_driv
         dispatcher, desk, db, make_driver, positions, clock):
     driver = await free_driver(make_driver, positions, clock)
     for _ in range(10):
-        ride, offer_id = await offered(dispatcher, db, clock)
+        ride, offer_id = await offered(desk, db, clock)
         accepted, cancelled = await asyncio.gather(
             dispatcher.accept(driver.id, offer_id),
             booking.cancel(desk, ride.id, OPERATOR, "The customer found a bus", clock()),
@@ -180,7 +187,7 @@ async def test_a_manual_assignment_racing_an_accept_gives_the_ride_to_exactly_on
     offered_driver = await free_driver(make_driver, positions, clock, north_m=100)
     for _ in range(10):
         chosen = await free_driver(make_driver, positions, clock, north_m=3_000)
-        ride, offer_id = await offered(dispatcher, db, clock)
+        ride, offer_id = await offered(desk, db, clock)
         accepted, assigned = await asyncio.gather(
             dispatcher.accept(offered_driver.id, offer_id),
             dispatcher.assign(ride.id, chosen.id, OPERATOR, "regular driver"),
@@ -195,9 +202,9 @@ async def test_a_manual_assignment_racing_an_accept_gives_the_ride_to_exactly_on
 
 
 async def test_the_database_refuses_two_pending_offers_for_a_ride_and_two_active_rides_for_a_driver(
-        dispatcher, db, make_driver, positions, clock):
+        dispatcher, desk, db, make_driver, positions, clock):
     one, two = await free_driver(make_driver, positions, clock), await free_driver(make_driver, positions, clock)
-    ride, _ = await offered(dispatcher, db, clock)
+    ride, _ = await offered(desk, db, clock)
     async with db.acquire() as conn:
         search = await conn.fetchval("SELECT search_id FROM ride_offers WHERE ride_id = $1", ride.id)
         with pytest.raises(asyncpg.UniqueViolationError):
@@ -205,7 +212,7 @@ async def test_the_database_refuses_two_pending_offers_for_a_ride_and_two_active
                                "offered_at, expires_at) VALUES ($1, $2, $3, 2, 10, 'nearest', now(), now() + "
                                "interval '15 seconds')", ride.id, two.id if ride.offered_to == one.id else one.id,
                                search)
-    other = await requested_ride(db, clock)
+    other = await requested_ride(db, clock)  # Booked by an instance that died before dispatching it.
     await dispatcher.assign(other.id, two.id if ride.offered_to == one.id else one.id, OPERATOR, None)
     busy = two.id if ride.offered_to == one.id else one.id
     third = await requested_ride(db, clock)
@@ -213,3 +220,26 @@ async def test_the_database_refuses_two_pending_offers_for_a_ride_and_two_active
         await dispatcher.assign(third.id, busy, OPERATOR, None)
     with pytest.raises(asyncpg.UniqueViolationError):
         await db.execute("UPDATE rides SET status = 'assigned', driver_id = $2 WHERE id = $1", third.id, busy)
+
+
+async def test_a_ride_its_instance_never_dispatched_is_offered_from_the_due_list(dispatcher, db, make_driver,
+                                                                                   positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    ride = await requested_ride(db, clock)
+    assert await dispatcher.dispatch_due() == 1
+    assert (await stored(db, ride.id)).offered_to == driver.id
+    assert await dispatcher.dispatch_due() == 0  # Nothing is due twice.
+
+
+async def test_a_booking_made_while_redis_is_away_is_kept_and_dispatched_once_it_is_back(
+        dispatcher, db, make_driver, positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    unreachable = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    blind = Dispatcher(db, dispatcher.publisher, LivePositions(unreachable), TEHRAN, dispatcher.policy, clock=clock)
+    ride, _ = await offered(RideDesk(db, dispatcher.publisher, PhonePlan(), TEHRAN, dispatcher=blind), db, clock,
+                            expect=RideStatus.REQUESTED)
+    await unreachable.aclose()
+    assert await dispatcher.dispatch_due() == 0  # Not before its first look is due.
+    clock.now += dispatcher.policy.first_look_grace
+    assert await dispatcher.dispatch_due() == 1
+    assert (await stored(db, ride.id)).offered_to == driver.id
