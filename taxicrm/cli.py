@@ -29,6 +29,7 @@ from taxicrm.app import create_app
 from taxicrm.auth import STAFF_ROLES
 from taxicrm.embedded import EmbeddedError, EmbeddedServers
 from taxicrm.errors import DomainError, InvalidInput
+from taxicrm.loop import run_fast
 from taxicrm.migrations import MigrationError, migrate
 from taxicrm.settings import Settings, SettingsError, load_settings, settings_table
 from taxicrm.startup import StartupError, check_postgres, check_redis, create_user, ensure_first_admin
@@ -157,7 +158,7 @@ def run_serve(settings: Settings) -> int:
     """Start embedded servers if needed, migrate, serve until a signal, then stop everything."""
     started = time.monotonic()
     with servers(settings) as resolved:
-        asyncio.run(_serve(resolved, started))
+        run_fast(_serve(resolved, started))
     return 0
 
 
