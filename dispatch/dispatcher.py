@@ -32,6 +32,7 @@ from dispatch.model import (
     Actor,
     ActorKind,
     Candidate,
+    Decision,
     DriverAvailability,
     DriverId,
     LivePosition,
@@ -95,13 +96,13 @@ class DispatchPolicy:
 
 
 @dataclass(frozen=True)
-class _Search:
-    """What a search around a pickup found: its zone and strategy, the zone's queue, the drivers near it."""
+class _Choice:
+    """What a search around a pickup decided: its zone, strategy and radius, and each driver's decision."""
 
     zone: Zone | None
     strategy: ZoneStrategy
-    queue: list[DriverId]
-    candidates: list[Candidate]
+    radius_m: int
+    decisions: list[Decision]
 
 
 Clock = Callable[[], datetime]
@@ -135,12 +136,12 @@ class Dispatcher:
         if ride.pickup.lat is None or ride.pickup.lng is None:
             return await self._offer_next(conn, ride, now, changes)
         try:
-            found = await self._search(conn, ride, now)
+            choice = await self._choose(conn, ride, now, history=[])  # A new ride has no offers yet.
         except (RedisError, OSError, TimeoutError):
             log.warning("could not search drivers for ride %s at booking; the due list will retry", ride.id,
                         exc_info=True)
             return ride
-        return await self._offer_next(conn, ride, now, changes, found, history=[])
+        return await self._offer_next(conn, ride, now, changes, choice)
 
     async def dispatch_due(self) -> int:
         """Handle rides whose time has come (releases, first searches, retries); return how many."""
@@ -344,10 +345,10 @@ class Dispatcher:
             await self._offer_next(conn, ride, now, changes)
 
     async def _offer_next(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
-                          found: _Search | None = None, history: list[Offer] | None = None) -> Ride:
+                          choice: _Choice | None = None) -> Ride:
         """Offer the locked ride to the best driver not yet tried, or put it on the unassigned list.
 
-        `found` is a search already made, `history` the ride's offers if already known (a new ride has none).
+        `choice` is a search already made for it (at booking, before anything was written).
         """
         if ride.pickup.lat is None or ride.pickup.lng is None:
             return await self._unassign(conn, ride, now, changes,
@@ -355,21 +356,11 @@ class Dispatcher:
         if ride.offer_count >= self.policy.max_tries:
             return await self._unassign(conn, ride, now, changes,
                                         f"No driver took the ride after {ride.offer_count} offers.")
-        found = found or await self._search(conn, ride, now)
-        if history is None:
-            history = await offer_store.offers_of_ride(conn, ride.id)
-        declined = {o.driver_id for o in history if o.status is OfferStatus.DECLINED}
-        this_round = history[len(history) - ride.offer_count:] if ride.offer_count else []
-        lapsed = {o.driver_id for o in this_round if o.status in (OfferStatus.EXPIRED, OfferStatus.LOST)}
-        radius, decisions = SEARCH_RADII_M[0], []
-        for radius in SEARCH_RADII_M:
-            decisions = rank_candidates(found.candidates, ride.state, now=now, radius_m=radius, declined_by=declined,
-                                        offered=lapsed, freshness=self.policy.freshness, queue=found.queue)
-            if any(d.is_eligible for d in decisions):
-                break
-        search_id = await offer_store.insert_search(conn, ride.id, radius, found.strategy,
-                                                    found.zone.id if found.zone else None, now, decisions)
-        for decision in (d for d in decisions if d.is_eligible):
+        if choice is None:
+            choice = await self._choose(conn, ride, now, await offer_store.offers_of_ride(conn, ride.id))
+        search_id = await offer_store.insert_search(conn, ride.id, choice.radius_m, choice.strategy,
+                                                    choice.zone.id if choice.zone else None, now, choice.decisions)
+        for decision in (d for d in choice.decisions if d.is_eligible):
             driver = decision.candidate.driver_id
             offer = await offer_store.insert_offer(
                 conn, ride.id, driver, search_id, decision.rank or 0, decision.candidate.distance_m,
@@ -383,21 +374,38 @@ class Dispatcher:
             return ride
         return await self._unassign(conn, ride, now, changes, "No driver is free near the pickup.")
 
-    async def _search(self, conn: asyncpg.Connection, ride: Ride, now: datetime) -> _Search:
-        """Find the drivers near the ride's pickup, and the pickup zone's way of choosing among them."""
+    async def _choose(self, conn: asyncpg.Connection, ride: Ride, now: datetime, history: list[Offer]) -> _Choice:
+        """Search ever wider around the pickup until some driver may be offered the ride, and rank them.
+
+        Small circles first: in a dense city most rides find their driver within the first, and a search of a
+        small circle costs Redis a fraction of a wide one. Nothing is written here.
+        """
         lat, lng = ride.pickup.lat or 0.0, ride.pickup.lng or 0.0
+        declined = {o.driver_id for o in history if o.status is OfferStatus.DECLINED}
+        this_round = history[len(history) - ride.offer_count:] if ride.offer_count else []
+        lapsed = {o.driver_id for o in this_round if o.status in (OfferStatus.EXPIRED, OfferStatus.LOST)}
         zone = self.zones.zone_at(lat, lng) if self.zones else None
         strategy = ZoneStrategy.NEAREST if zone is None else strategy_at(zone, now.astimezone(self.timezone))
         queue = ([q.driver_id for q in await self.queues.queue(zone.id)]
                  if zone is not None and self.queues is not None and strategy is ZoneStrategy.QUEUE_FIRST else [])
-        # Drivers silent for longer than the freshness are still found, so the search can say they were stale.
-        live = await self.positions.nearby(lat, lng, SEARCH_RADII_M[-1], now, self.policy.silence,
-                                           limit=SEARCH_LIMIT)
-        on_map = {p.driver_id for p in live}
-        live += await self.positions.positions_of([d for d in queue if d not in on_map], lat, lng)
-        facts = await offer_store.candidate_facts(conn, [p.driver_id for p in live])
-        candidates = [candidate_from(p, facts[p.driver_id], now) for p in live if p.driver_id in facts]
-        return _Search(zone, strategy, queue, candidates)
+        # The rank's drivers count wherever they stand in the zone, however wide it is.
+        queued = await self.positions.positions_of(queue, lat, lng)
+        facts: dict[DriverId, offer_store.CandidateFacts] = {}
+        decisions: list[Decision] = []
+        radius = SEARCH_RADII_M[0]
+        for radius in SEARCH_RADII_M:
+            # Drivers silent for longer than the freshness are still found, so the search can say they were stale.
+            near = await self.positions.nearby(lat, lng, radius, now, self.policy.silence, limit=SEARCH_LIMIT)
+            live = {p.driver_id: p for p in [*queued, *near]}
+            unknown = [d for d in live if d not in facts]
+            if unknown:
+                facts.update(await offer_store.candidate_facts(conn, unknown))
+            candidates = [candidate_from(p, facts[d], now) for d, p in live.items() if d in facts]
+            decisions = rank_candidates(candidates, ride.state, now=now, radius_m=radius, declined_by=declined,
+                                        offered=lapsed, freshness=self.policy.freshness, queue=queue)
+            if any(d.is_eligible for d in decisions):
+                break
+        return _Choice(zone, strategy, radius, decisions)
 
     async def _unassign(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
                         reason: str) -> Ride:

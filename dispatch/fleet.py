@@ -15,11 +15,13 @@ from dispatch.positions import LivePositions
 from dispatch.presence import Presence
 from dispatch.trace_store import TraceBuffer
 from dispatch.traces import TracePoint
-from dispatch.zone_queue import QueueUpdate, ZoneQueues
+from dispatch.zone_queue import LEAVE_GRACE, QueueUpdate, ZoneQueues
 from dispatch.zone_service import ZoneMap
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.15
+# How long after leaving every zone a driver's fixes still go to the rank queues: past their leave grace.
+QUEUE_WATCH = 2 * LEAVE_GRACE
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Fleet:
         self.positions, self.traces, self.presence = positions, traces, presence
         self.zone_map, self.queues = zone_map, queues
         self._seen: dict[DriverId, _Seen] = {}
+        # When each driver was last in a zone (None: not since connecting here). Outside every zone and past
+        # the queues' leave grace, a driver gives the rank queues nothing to do: most of the fleet, most of the time.
+        self._last_in_zone: dict[DriverId, datetime | None] = {}
 
     def record(self, driver_id: DriverId, point: TracePoint, *, is_available: bool, on_trip: RideId | None) -> None:
         """Take in one fix from a driver's app (coordinates already checked)."""
@@ -61,9 +66,17 @@ class Fleet:
         await self.traces.flush()
         await self.presence.flush()
         if self.queues is not None and self.zone_map is not None and seen:
-            zone_map = self.zone_map
-            await self.queues.sync(QueueUpdate(d, zone_map.zone_id_at(s.lat, s.lng), s.is_available, s.at)
-                                   for d, s in seen.items())
+            updates = []
+            for driver_id, fix in seen.items():
+                zone_id = self.zone_map.zone_id_at(fix.lat, fix.lng)
+                if zone_id is not None:
+                    self._last_in_zone[driver_id] = fix.at
+                # A driver new here may be queued from another instance: their first fix is always told.
+                last = self._last_in_zone.setdefault(driver_id, fix.at if zone_id is None else None)
+                if zone_id is not None or (last is not None and fix.at - last <= QUEUE_WATCH):
+                    updates.append(QueueUpdate(driver_id, zone_id, fix.is_available, fix.at))
+            if updates:
+                await self.queues.sync(updates)
 
     async def run(self, interval: float = FLUSH_SECONDS) -> None:
         """Flush every `interval` seconds until cancelled, then once more."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,6 +218,34 @@ async def _replies(command: dict[str, Any], conversation: Conversation) -> list[
         return await conversation.answer(command)
     except DomainError as err:
         return [messages.error(err.code, err.message)]
-    except Exception:  # A bug in one command must not end the connection; the log has the details.
-        log.exception("websocket command %r failed", command["type"])
+    except Exception as err:  # A bug in one command must not end the connection; the log has the details.
+        _FAILURES.report(command["type"], err)
         return [messages.error("internal_error", "Something went wrong on our side; please try again.")]
+
+
+class FailureLog:
+    """Log failed commands, with tracebacks for the first few in each window and a count of the rest.
+
+    When Redis or PostgreSQL goes away, thousands of apps fail at once; formatting a traceback for each would
+    take the CPU the instance needs to recover.
+    """
+
+    def __init__(self, most: int = 5, window_seconds: float = 10.0) -> None:
+        self._most, self._window = most, window_seconds
+        self._window_start, self._logged, self._suppressed = 0.0, 0, 0
+
+    def report(self, kind: str, err: Exception) -> None:
+        """Log one failure of a command of this kind."""
+        now = time.monotonic()
+        if now - self._window_start >= self._window:
+            if self._suppressed:
+                log.error("%d more websocket commands failed in the last %.0fs", self._suppressed, self._window)
+            self._window_start, self._logged, self._suppressed = now, 0, 0
+        if self._logged < self._most:
+            self._logged += 1
+            log.error("websocket command %r failed", kind, exc_info=err)
+        else:
+            self._suppressed += 1
+
+
+_FAILURES = FailureLog()

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import csv
 import dataclasses
-import gc
 import getpass
 import logging
 import signal
@@ -27,6 +26,7 @@ from subscribers.transfer import ImportProgress, ImportSummary
 from taxicrm.accesslog import AccessLogger, configure_logging
 from taxicrm.app import create_app
 from taxicrm.auth import STAFF_ROLES
+from taxicrm.collector import freeze_survivors, tend_collector
 from taxicrm.embedded import EmbeddedError, EmbeddedServers
 from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.loop import run_fast
@@ -178,9 +178,10 @@ async def _serve(settings: Settings, started: float) -> None:
         except OSError as err:
             raise StartupError(f"TAXICRM_PORT: cannot listen on {settings.host}:{settings.port}: "
                                f"{err.strerror}") from None
-        # Everything built at start lives as long as the process: keep the collector from rescanning it,
-        # which otherwise shows up as pauses in the slowest requests.
-        gc.freeze()
+        # Everything built at start lives as long as the process; what connections build later is frozen as
+        # they come (see collector.py): the collector never rescans them, which would stall every socket.
+        freeze_survivors()
+        collector = asyncio.create_task(tend_collector(), name="garbage-collector")
         log.info("taxicrm ready on http://%s:%s in %.1fs", settings.host, settings.port,
                  time.monotonic() - started)
         stop = asyncio.Event()
@@ -189,6 +190,7 @@ async def _serve(settings: Settings, started: float) -> None:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("stopping")
+        collector.cancel()
     finally:
         await runner.cleanup()
 

@@ -80,3 +80,26 @@ async def test_fixes_of_a_trip_are_written_with_the_flush_and_stored_once(db, re
     fleet.record(DriverId(1), fix, is_available=False, on_trip=RideId(ride.id))  # Resent after a reconnect.
     await fleet.flush()
     assert await db.fetchval("SELECT count(*) FROM ride_trace_points WHERE ride_id = $1", ride.id) == 2
+
+
+async def test_drivers_outside_every_zone_stop_costing_the_rank_queues_once_past_their_leave_grace(
+        db, redis_client, presence):
+    from dispatch.fleet import QUEUE_WATCH
+    from dispatch.zone_queue import ZoneQueues
+    from dispatch.zone_service import ZoneMap
+
+    zone_map = ZoneMap(db)
+    await zone_map.refresh()
+    fleet = Fleet(LivePositions(redis_client), TraceBuffer(db), presence, zone_map, ZoneQueues(redis_client))
+
+    async def scripts_run_by_a_flush(at: datetime) -> int:
+        fleet.record(DriverId(1), TracePoint(LAT, LNG, at), is_available=True, on_trip=None)
+        await redis_client.config_resetstat()
+        await fleet.flush()
+        stats = await redis_client.info("commandstats")
+        return sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("evalsha", "eval"))
+
+    # Just connected here: maybe queued by another instance, so the queues hear of the driver for a while.
+    assert await scripts_run_by_a_flush(NOW) == 1
+    assert await scripts_run_by_a_flush(NOW + QUEUE_WATCH) == 1
+    assert await scripts_run_by_a_flush(NOW + QUEUE_WATCH + timedelta(seconds=3)) == 0

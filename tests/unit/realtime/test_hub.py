@@ -2,7 +2,7 @@ import asyncio
 
 from realtime.hub import Hub, Stop, audiences_for
 from taxicrm.auth import Principal, Role
-from taxicrm.events import OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
+from taxicrm.events import DRIVERS, OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
 
 
 def event(n: int, *audiences: str) -> PublishedEvent:
@@ -17,7 +17,7 @@ def test_each_role_hears_its_shared_audiences_and_its_own():
     assert audiences_for(Principal(Role.OPERATOR, 3, "Sara")) == {OPERATORS, operator_audience(3)}
     for role in (Role.SUPERVISOR, Role.ADMIN):
         assert audiences_for(Principal(role, 4, "Ali")) == {OPERATORS, SUPERVISORS, operator_audience(4)}
-    assert audiences_for(Principal(Role.DRIVER, 3, "Reza")) == {driver_audience(3)}
+    assert audiences_for(Principal(Role.DRIVER, 3, "Reza")) == {DRIVERS, driver_audience(3)}
     assert audiences_for(Principal(Role.METRICS, 0, "metrics")) == frozenset()
 
 
@@ -65,3 +65,17 @@ def test_stopping_everyone_queues_going_away_once_and_unregistering_forgets_the_
     hub.unregister(full)
     hub.unregister(full)
     assert len(hub) == 0
+
+
+def test_a_storm_of_failed_commands_logs_a_few_tracebacks_and_a_count(caplog):
+    from realtime.ws import FailureLog
+
+    failures = FailureLog(most=2, window_seconds=3600)
+    with caplog.at_level("ERROR", logger="realtime.ws"):
+        for _ in range(50):
+            failures.report("position", ConnectionError("redis went away"))
+    assert [r.exc_info is not None for r in caplog.records] == [True, True]
+    failures._window_start -= 3600  # The window ends: the next failure first says how many were held back.
+    with caplog.at_level("ERROR", logger="realtime.ws"):
+        failures.report("position", ConnectionError("redis went away"))
+    assert "48 more websocket commands failed" in caplog.records[2].getMessage()
