@@ -9,8 +9,11 @@ import csv
 import dataclasses
 import getpass
 import logging
+import multiprocessing
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
@@ -158,23 +161,68 @@ def run_serve(settings: Settings) -> int:
     """Start embedded servers if needed, migrate, serve until a signal, then stop everything."""
     started = time.monotonic()
     with servers(settings) as resolved:
-        run_fast(_serve(resolved, started))
+        run_fast(_prepare(resolved))
+        if resolved.workers == 1:
+            run_fast(_serve(resolved, started))
+        else:
+            return _serve_in_workers(resolved, started)
     return 0
 
 
-async def _serve(settings: Settings, started: float) -> None:
-    database_url, redis_url = settings.database_url or "", settings.redis_url or ""  # Set by servers().
+async def _prepare(settings: Settings) -> None:
+    database_url = settings.database_url or ""  # Set by servers().
     await check_postgres(database_url)
-    await check_redis(redis_url)
+    await check_redis(settings.redis_url or "")
     await migrate(database_url)
     await ensure_first_admin(database_url, settings.admin_password)
+
+
+def _serve_in_workers(settings: Settings, started: float) -> int:
+    """Serve from `settings.workers` processes on one port; the kernel spreads connections among them.
+
+    Each worker is a whole instance, as several machines behind a load balancer would be (they share only
+    PostgreSQL and Redis), so one Python process per core puts every core to work. A worker that dies takes
+    the others down with it, for the supervisor (systemd, Docker) to restart the service whole.
+    """
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, args=(settings, started), name=f"taxicrm-worker-{n}", daemon=False)
+               for n in range(settings.workers)]
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    for worker in workers:
+        worker.start()
+    while not stopping.wait(0.5):
+        if any(not worker.is_alive() for worker in workers):
+            log.error("a worker stopped; stopping the others")
+            break
+    for worker in workers:
+        if worker.is_alive() and worker.pid is not None:
+            os.kill(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.join(timeout=30)
+    return 0 if stopping.is_set() and all(worker.exitcode == 0 for worker in workers) else 1
+
+
+def _worker(settings: Settings, started: float) -> None:
+    """Run one worker process (a spawned child of `taxicrm serve`)."""
+    configure_logging(settings.log_level, settings.log_format)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the workers in turn.
+    try:
+        run_fast(_serve(settings, started, reuse_port=True))
+    except StartupError as err:
+        print(f"taxicrm: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+async def _serve(settings: Settings, started: float, *, reuse_port: bool = False) -> None:
     runner = web.AppRunner(create_app(settings), handle_signals=False,
                            access_log_class=AccessLogger,
                            access_log=logging.getLogger("taxicrm.access") if settings.access_log else None)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, settings.host, settings.port).start()
+            await web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None).start()
         except OSError as err:
             raise StartupError(f"TAXICRM_PORT: cannot listen on {settings.host}:{settings.port}: "
                                f"{err.strerror}") from None

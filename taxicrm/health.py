@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from aiohttp import web
 
@@ -14,8 +15,8 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 @public
 async def healthz(request: web.Request) -> web.Response:
-    """Answer as long as the process serves requests."""
-    return web.json_response({"status": "ok"})
+    """Answer as long as the process serves requests, saying which process (worker) answered."""
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 @public

@@ -140,6 +140,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder for the embedded PostgreSQL and Redis data (used only when their URLs are unset)."),
     Setting("TAXICRM_HOST", "host", "127.0.0.1", str, "Address `taxicrm serve` listens on."),
     Setting("TAXICRM_PORT", "port", "8080", _port, "Port `taxicrm serve` listens on."),
+    Setting("TAXICRM_WORKERS", "workers", "1", _positive,
+            "Processes `taxicrm serve` runs on its port, each a whole instance: one per core puts every core to work."),
     Setting("TAXICRM_ADMIN_PASSWORD", "admin_password", "", _password,
             "If set and no admin exists yet, the first start creates user `admin` with this password."),
     Setting("TAXICRM_LOG_LEVEL", "log_level", "info", _choice("debug", "info", "warning", "error"),
@@ -219,6 +221,7 @@ class Settings:
     data_dir: Path
     host: str
     port: int
+    workers: int
     admin_password: str | None
     log_level: str
     log_format: str

@@ -3,6 +3,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -88,3 +89,22 @@ async def test_a_first_start_with_an_admin_password_creates_the_admin(start_serv
     service.stop()
     start_service(TAXICRM_ADMIN_PASSWORD="first admin pw")  # A restart must not try to create it again.
     assert await db.fetchval("SELECT count(*) FROM staff_users") == 1
+
+
+def test_workers_share_one_port_as_instances_and_stop_together(start_service):
+    import json
+    import urllib.request
+
+    service = start_service(TAXICRM_WORKERS="2")
+    # Each request opens a connection of its own; the kernel spreads them among the workers (the second may
+    # still be starting when the first answers).
+    answered_by = set()
+    for _ in range(300):
+        with urllib.request.urlopen(service.url + "/healthz", timeout=5) as response:
+            answered_by.add(json.load(response)["pid"])
+        if len(answered_by) == 2:
+            break
+        time.sleep(0.05)
+    assert len(answered_by) == 2 and service.process.pid not in answered_by
+    assert service.stop() == 0
+    assert not [pid for pid in answered_by if os.path.exists(f"/proc/{pid}")]
