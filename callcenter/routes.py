@@ -83,9 +83,12 @@ async def logout(request: web.Request) -> web.Response:
 
 @allow(*STAFF_ROLES)
 async def me(request: web.Request) -> web.Response:
-    """Say who the caller is."""
+    """Say who the caller is, and at which extension they sit."""
     principal = request[PRINCIPAL]
-    return web.json_response({"id": principal.id, "name": principal.name, "role": principal.role})
+    user = await service.get_user(request.app[DB], UserId(principal.id))
+    return web.json_response({"id": principal.id, "name": principal.name, "role": principal.role,
+                              "username": user.username if user else None,
+                              "extension": user.extension if user else None})
 
 
 @allow(Role.ADMIN)

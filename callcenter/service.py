@@ -30,6 +30,12 @@ async def create_user(pool: asyncpg.Pool, username: str, display_name: str, role
         raise UsernameTaken(username) from err
 
 
+async def get_user(pool: asyncpg.Pool, user_id: UserId) -> StaffUser | None:
+    """Return one staff user by id, or None."""
+    async with pool.acquire() as conn:
+        return await store.get_user(conn, user_id)
+
+
 async def list_users(pool: asyncpg.Pool) -> list[StaffUser]:
     """Return every staff account."""
     async with pool.acquire() as conn:

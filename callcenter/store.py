@@ -16,6 +16,7 @@ INSERT_USER = f"""
     RETURNING {_USER_COLUMNS}
 """
 SELECT_USER_FOR_LOGIN = f"SELECT {_USER_COLUMNS}, password_hash FROM staff_users WHERE username = $1"
+SELECT_USER = f"SELECT {_USER_COLUMNS} FROM staff_users WHERE id = $1"
 SELECT_USERS = f"SELECT {_USER_COLUMNS} FROM staff_users ORDER BY username"
 COUNT_ADMINS = "SELECT count(*) FROM staff_users WHERE role = 'admin' AND is_active"
 UPDATE_PASSWORD_HASH = "UPDATE staff_users SET password_hash = $2 WHERE id = $1"
@@ -59,6 +60,12 @@ async def user_for_login(conn: asyncpg.Connection, username: str) -> tuple[Staff
     """Return the user and their password hash, or None if there is no such username."""
     row = await conn.fetchrow(SELECT_USER_FOR_LOGIN, username)
     return None if row is None else (_user(row), row["password_hash"])
+
+
+async def get_user(conn: asyncpg.Connection, user_id: UserId) -> StaffUser | None:
+    """Return one staff user by id, or None."""
+    row = await conn.fetchrow(SELECT_USER, user_id)
+    return None if row is None else _user(row)
 
 
 async def list_users(conn: asyncpg.Connection) -> list[StaffUser]:

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 import callcenter.call_routes
+import callcenter.console_routes
 import callcenter.routes
 import dispatch.dispatch_routes
 import dispatch.ride_routes
@@ -41,6 +42,7 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     dispatch.dispatch_routes.setup,
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
+    callcenter.console_routes.setup,
 )
 
 

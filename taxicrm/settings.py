@@ -209,6 +209,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Quotes estimate the trip's duration at this average speed, traffic included."),
     Setting("TAXICRM_DESTINATION_TOLERANCE_M", "destination_tolerance_m", "500", _positive,
             "A locked phone quote stands if the trip ends within this many metres of the booked destination."),
+    Setting("TAXICRM_MAP_TILES_URL", "map_tiles_url", "", _optional_text,
+            "Map tiles under the console's map, as https://host/{z}/{x}/{y}.png; unset: a drawn map, no internet."),
+    Setting("TAXICRM_CUSTOMER_BOOKINGS_PER_HOUR", "customer_bookings_per_hour", "5", _positive,
+            "Bookings the customer page accepts per phone number and per address in an hour."),
 )
 
 
@@ -256,6 +260,8 @@ class Settings:
     road_factor: float
     average_speed_kmh: float
     destination_tolerance_m: int
+    map_tiles_url: str | None
+    customer_bookings_per_hour: int
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
