@@ -452,6 +452,12 @@ async def get_ride(desk: RideDesk, ride_id: int) -> RideRecord:
                           tuple(await offer_store.offers_of_ride(conn, ride.id)))
 
 
+async def find_ride(pool: asyncpg.Pool, ride_id: int) -> Ride:
+    """Return a ride without its history, for another domain tying its records to it (a complaint, a rating)."""
+    async with pool.acquire() as conn:
+        return await _existing(conn, ride_id)
+
+
 async def rides_on_card(pool: asyncpg.Pool, subscriber_id: int | None, phone: str) -> Mapping[str, Any]:
     """Return the ringing caller's last rides and any still under way (a section of the screen-pop card)."""
     async with pool.acquire() as conn:

@@ -16,6 +16,7 @@ import dispatch.ride_routes
 import dispatch.routes
 import dispatch.tariff_routes
 import dispatch.zone_routes
+import feedback.routes
 import realtime.routes
 import subscribers.routes
 import subscribers.transfer_routes
@@ -42,6 +43,7 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     dispatch.dispatch_routes.setup,
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
+    feedback.routes.setup,
     callcenter.console_routes.setup,
 )
 

@@ -7,7 +7,7 @@
 import { get, post } from "../api.js";
 import { clear, h, ltr, loadCss, toast, typing } from "../dom.js";
 import { asciiDigits, dateTime, digits, duration, time } from "../format.js";
-import { addStrings, t } from "../i18n.js";
+import { addStrings, lang, t } from "../i18n.js";
 import { statusBadge } from "../rides.js";
 import { bookingForm } from "../booking_form.js";
 
@@ -131,8 +131,8 @@ export default {
           : h("p", { class: "warning active-ride", role: "alert", "data-ride-id": ride.id },
             t("calls.active_ride", { id: digits(ride.id), status: t(`status.${ride.status}`) }))),
         complaints.length ? h("div", { class: "complaints" }, h("h3", {}, t("calls.open_complaints")),
-          h("ul", {}, complaints.map((c) => h("li", {}, ltr(`#${c.id}`), " ", c.category_name || c.category || "",
-            " — ", c.summary || c.description || "")))) : null,
+          h("ul", {}, complaints.map((c) => h("li", {}, ltr(`#${c.id}`), " ", c.category_names?.[lang()] || c.category,
+            " — ", c.summary)))) : null,
         h("div", { class: "grid2" },
           h("section", {}, h("h3", {}, t("calls.addresses")),
             s.addresses.length ? h("ol", { class: "addresses" }, s.addresses.map((a, i) => h("li", {
