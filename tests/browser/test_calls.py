@@ -28,6 +28,8 @@ async def test_the_card_appears_while_the_phone_rings_and_follows_the_call(
     await console.api("POST", f"/api/subscribers/{record['id']}/notes", {"body": "Needs help with the door",
                                                                         "mood": "elderly"}, status=201)
     await console.api("POST", f"/api/subscribers/{record['id']}/vip", status=200)
+    await console.api("POST", "/api/complaints", {"category": "late_pickup", "subscriber_id": record["id"],
+                                                  "description": "Waited 25 minutes last Friday"}, status=201)
     call_id = await console.ring("0912 123 4567")
     card = page.locator(".caller-card")
     await card.wait_for()
@@ -38,6 +40,8 @@ async def test_the_card_appears_while_the_phone_rings_and_follows_the_call(
     assert await addresses.count() == 2
     assert "Azadi St, No. 12" in await addresses.nth(0).inner_text()
     assert "Needs help with the door" in await card.locator(".notes").inner_text()
+    complaints = await card.locator(".complaints").inner_text()
+    assert "Late pickup" in complaints and "Waited 25 minutes last Friday" in complaints
     assert await card.locator(".call-state").inner_text() == "Ringing"
     await console.screenshot("call-card")
     await console.pbx(event="answered", call_id=call_id, extension=console.user.extension)
