@@ -152,3 +152,37 @@ async def test_the_console_recovers_after_the_service_restarts_without_a_page_re
     # Live events flow again: a call rings on the same page.
     await console.ring(PHONE)
     await page.locator(".caller-card .subscriber-name").wait_for()
+
+
+async def test_a_ride_for_later_is_booked_on_the_persian_calendar_in_tehrans_time(
+        open_console: Callable[..., Awaitable[Console]]) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tehran = ZoneInfo("Asia/Tehran")
+    console = await open_console("operator", lang="fa")
+    page = console.page
+    record = await subscriber(console, name="مریم احمدی")
+    await console.ring(PHONE)
+    await page.wait_for_selector(".caller-card")
+    await page.keyboard.press("1")
+    await page.select_option("select[name=when]", "later")
+    grid = page.locator(".month-grids")
+    await grid.wait_for()
+    # Solar Hijri months, weeks from Saturday (شنبه), Persian digits.
+    assert await grid.locator(".month thead th").first.inner_text() == "ش"
+    captions = await grid.locator("caption").all_inner_texts()
+    assert all(re.search("فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند", c) for c in captions)
+    tomorrow = (datetime.now(tehran) + timedelta(days=1)).date()
+    await grid.locator(f"button[data-date='{tomorrow.isoformat()}']").click()
+    await page.fill("input[name=pickup_at_time]", "14:30")
+    await page.locator("input[name=pickup_at_time]").dispatch_event("change")
+    await console.screenshot("booking-later-fa")
+    await page.locator("form.booking-form button[type=submit]").click()
+    await page.wait_for_function("document.querySelector('.booked-here') || "
+                                 "document.querySelector('.booking-form .form-error')?.textContent")
+    assert await page.locator(".booked-here").count() == 1, await page.locator(".form-error").inner_text()
+    ride = (await console.api("GET", f"/api/rides?subscriber_id={record['id']}"))["rides"][0]
+    assert ride["status"] == "scheduled"
+    booked_for = datetime.fromisoformat(ride["pickup_at"]).astimezone(tehran)
+    assert (booked_for.date(), booked_for.hour, booked_for.minute) == (tomorrow, 14, 30)

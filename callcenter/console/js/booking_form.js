@@ -6,7 +6,8 @@
 
 import { newKey, post } from "./api.js";
 import { clear, h, ltr, toast } from "./dom.js";
-import { asciiDigits, digits, distance, fromLocalInput, localInputValue, money, number } from "./format.js";
+import { dateTimeField } from "./date_picker.js";
+import { asciiDigits, digits, distance, money, number } from "./format.js";
 import { addStrings, lang, t } from "./i18n.js";
 
 addStrings({
@@ -60,14 +61,13 @@ export function bookingForm({ ctx, card, choice = {}, onClose }) {
   const notes = h("input", { name: "notes_for_driver", maxlength: 500 });
   const when = h("select", { name: "when" }, h("option", { value: "now" }, t("book.now")),
     h("option", { value: "later" }, t("book.later")));
-  const pickupAt = h("input", { name: "pickup_at", type: "datetime-local", dir: "ltr",
-    value: localInputValue(new Date(Date.now() + 30 * 60 * 1000)) });
-  const pickupAtLabel = h("label", { hidden: true }, t("book.pickup_at"), pickupAt);
+  const pickupAt = dateTimeField({ initial: new Date(Date.now() + 30 * 60 * 1000), onChange: () => refreshQuote() });
+  const pickupAtBox = h("fieldset", { class: "pickup-at", hidden: true }, h("legend", {}, t("book.pickup_at")), pickupAt.el);
   const quote = h("div", { class: "quote", "aria-live": "polite" });
   const message = h("p", { class: "form-error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary" }, t("book.confirm"));
 
-  const form = h("form", { class: "booking-form card", onsubmit: (event) => { event.preventDefault(); book(); } },
+  const form = h("form", { class: "booking-form card", novalidate: true, onsubmit: (event) => { event.preventDefault(); book(); } },
     h("div", { class: "row" }, h("h2", {}, t("book.title")), h("span", { style: { flex: 1 } }),
       subscriber ? h("span", {}, t("book.for"), " ", h("strong", {}, subscriber.name)) : null),
     subscriber ? null : h("div", { class: "row" }, h("label", {}, t("book.walk_in_name"), walkInName),
@@ -75,7 +75,8 @@ export function bookingForm({ ctx, card, choice = {}, onClose }) {
     pickup.el, destination.el,
     h("div", { class: "row" }, h("label", {}, t("book.passengers"), passengers), h("label", {}, t("book.class"), vehicle),
       h("label", { class: "grow" }, t("book.notes"), notes),
-      h("label", {}, t("book.when"), when), pickupAtLabel),
+      h("label", {}, t("book.when"), when)),
+    pickupAtBox,
     h("section", {}, h("h3", {}, t("book.quote")), quote),
     message,
     h("div", { class: "row" }, submit, h("button", { type: "button", onclick: () => onClose() }, t("cancel")),
@@ -92,10 +93,10 @@ export function bookingForm({ ctx, card, choice = {}, onClose }) {
     }
   });
   when.addEventListener("change", () => {
-    pickupAtLabel.hidden = when.value !== "later";
-    if (!pickupAtLabel.hidden) pickupAt.focus();
+    pickupAtBox.hidden = when.value !== "later";
+    if (!pickupAtBox.hidden) pickupAt.focus();
   });
-  for (const input of [vehicle, when, pickupAt]) input.addEventListener("change", () => refreshQuote());
+  for (const input of [vehicle, when]) input.addEventListener("change", () => refreshQuote());
   pickup.onChange = destination.onChange = () => { confirmDuplicate = confirmBlocked = false; refreshQuote(); };
   refreshQuote();
 
@@ -109,7 +110,7 @@ export function bookingForm({ ctx, card, choice = {}, onClose }) {
     const seq = ++quoteSeq;
     try {
       const { quote: q } = await post("/api/fares/quote", { pickup: from, destination: to, vehicle_class: vehicle.value,
-        at: when.value === "later" ? fromLocalInput(pickupAt.value) : undefined });
+        at: when.value === "later" ? pickupAt.value() : undefined });
       if (seq !== quoteSeq) return;
       clear(quote, h("table", { class: "fare-lines" }, q.lines.map((line) => h("tr", {},
         h("td", {}, lang() === "fa" ? line.label_fa : line.label_en), h("td", { class: "amount" }, money(line.amount_rials)))),
@@ -126,7 +127,7 @@ export function bookingForm({ ctx, card, choice = {}, onClose }) {
       pickup: pickup.value(), destination: destination.value() ?? undefined,
       passengers: Number(asciiDigits(passengers.value)) || 1, vehicle_class: vehicle.value,
       notes_for_driver: notes.value.trim() || undefined, call_id: card?.call?.id,
-      pickup_at: when.value === "later" ? fromLocalInput(pickupAt.value) : undefined,
+      pickup_at: when.value === "later" ? pickupAt.value() : undefined,
       confirm_duplicate: confirmDuplicate, confirm_blocked: confirmBlocked,
       ...(subscriber ? { subscriber_id: subscriber.id }
         : { walk_in_name: walkInName.value.trim(), walk_in_phone: asciiDigits(walkInPhone.value.trim()) }),
