@@ -85,5 +85,7 @@ async def publish(changes: Changes, publisher: Publisher, positions: LivePositio
     if queues is not None:
         for driver_id in changes.leave_queue:
             await queues.leave(driver_id)
-    if changes.events:
-        await publisher.publish_all(changes.events)
+    # The console's drivers page hears of a driver becoming busy or free with the ride's own news.
+    news = [*changes.events, *(events.driver_status_changed(d, s, now) for d, s in changes.statuses.items())]
+    if news:
+        await publisher.publish_all(news)
