@@ -1,12 +1,15 @@
 """Browser tests: the real console in Debian's headless Chromium (Playwright), against a real `taxicrm serve`.
 
-A missing Chromium fails the tests loudly: `apt-get install -y chromium` (CI's `.ci/run` does). Set
+Chromium comes from Debian's packages: the first browser test installs it when it is missing and we run as
+root with apt-get (as on CI); otherwise a missing Chromium fails the tests loudly, naming the package. Set
 TAXICRM_SCREENSHOTS to a folder (docs/screenshots) to save the screens the tests pass through.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,14 +32,26 @@ SERVICE_ENV = {"TAXICRM_WEBHOOK_SECRET": WEBHOOK_SECRET, "TAXICRM_OFFER_TIMEOUT_
                "TAXICRM_OFFER_MAX_TRIES": "2", "TAXICRM_ACCESS_LOG": "false"}
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium; never a downloaded browser."""
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240  (one stat, before anything runs)
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed from Debian's packages on first use where we may (root with apt-get)."""
+    if not os.path.exists(CHROMIUM) and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        command = ["apt-get", "install", "-y", "-q", "chromium"]
+        if subprocess.run(command, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+            subprocess.run(command, env=env, capture_output=True)
+    if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium is not at {CHROMIUM}: install Debian's package (apt-get install -y chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    """Headless Debian Chromium; never a downloaded browser."""
     async with async_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        instance = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield instance
         await instance.close()
 

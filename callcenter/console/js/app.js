@@ -10,10 +10,13 @@ import { applyDocumentLang, lang, setLang, t } from "./i18n.js";
 import { Live } from "./live.js";
 import board from "./pages/board.js";
 import calls from "./pages/calls.js";
+import complaints from "./pages/complaints.js";
 import drivers from "./pages/drivers.js";
+import reports from "./pages/reports.js";
 import subscribers from "./pages/subscribers.js";
 
-const PAGES = [calls, board, drivers, subscribers]; // F1..F4 in this order
+// F1, F2... in this order; a page with `roles` is only for those roles.
+const ALL_PAGES = [calls, board, drivers, subscribers, complaints, reports];
 const root = document.getElementById("app");
 
 async function boot() {
@@ -93,6 +96,7 @@ function shell(config, me) {
   clear(root, top, banner, main);
 
   const ctx = { config, me, live, navigate, showPage: (id) => navigate(`#/${id}`) };
+  const PAGES = ALL_PAGES.filter((page) => !page.roles || page.roles.includes(me.role));
   const mounted = PAGES.map((page, index) => {
     const el = main.appendChild(h("section", { class: `page page-${page.id}`, id: `page-${page.id}`, hidden: true }));
     const key = `F${index + 1}`;
