@@ -312,7 +312,9 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
             ride = await desk.dispatcher.offer_at_booking(conn, ride, now, changes)
     # The driver hears of the offer first; learning the typed addresses can come after.
     await _publish(desk, changes)
-    ride = await _save_new_addresses(desk, ride, rider.subscriber, now)
+    # Only an operator's booking teaches the card new addresses: anyone can type a subscriber's number online.
+    if booker.channel is Channel.CONSOLE:
+        ride = await _save_new_addresses(desk, ride, rider.subscriber, now)
     return Booking(ride, is_new=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from taxicrm.errors import Conflict, Forbidden, InvalidInput, NotFound
+from taxicrm.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 
 if TYPE_CHECKING:
     from dispatch.model import Ride
@@ -333,3 +333,89 @@ class OutsideServiceArea(InvalidInput):
     """A position far outside the service area: a broken GPS or a typing mistake."""
 
     code = "outside_service_area"
+
+
+# The customer page's errors: a customer reads them, so none names a ride, a person or a note of the center's.
+
+class MobileRequired(InvalidInput):
+    """The customer page books for mobile numbers only: the driver must be able to reach the passenger."""
+
+    code = "mobile_required"
+
+    def __init__(self) -> None:
+        super().__init__("Enter a mobile number, such as 0912 345 6789: the driver may need to call you.")
+
+
+class PickupPositionRequired(InvalidInput):
+    """A self-service pickup needs a point on the map: no operator is there to ask where it is."""
+
+    code = "pickup_position_required"
+
+    def __init__(self) -> None:
+        super().__init__("Put the pickup on the map (or use your location) so that a driver can find you.")
+
+
+class TooManyBookings(TooManyRequests):
+    """One phone or one address booked as often as the customer page allows in an hour."""
+
+    code = "too_many_bookings"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many bookings from this number or this connection; try again later, or call the "
+                         "center.", retry_after=retry_after)
+
+
+class TooManyQuotes(TooManyRequests):
+    """One address asked for quotes faster than a person could read them."""
+
+    code = "too_many_quotes"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many fare quotes from this connection; wait a moment and try again.",
+                         retry_after=retry_after)
+
+
+class TrackingNotFound(NotFound):
+    """No ride has this tracking token."""
+
+    code = "tracking_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("This tracking link is not valid. Check the link, or call the center.")
+
+
+class BookingRefused(Conflict):
+    """The phone belongs to a subscriber the center has blocked; the reason stays with the center."""
+
+    code = "booking_refused"
+
+    def __init__(self) -> None:
+        super().__init__("This number cannot book online; please call the center.")
+
+
+class CustomerRideUnderWay(Conflict):
+    """The phone's rider already has a ride under way."""
+
+    code = "active_ride_exists"
+
+    def __init__(self) -> None:
+        super().__init__("This number already has a ride under way: follow it on the page you booked it from, "
+                         "or call the center.")
+
+
+class BookingKeyReused(Conflict):
+    """The page sent the same Idempotency-Key with another booking."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("This booking was already sent with other details; reload the page and book again.")
+
+
+class NotCancellable(Conflict):
+    """The ride is past the point where the customer may cancel it (aboard, or over)."""
+
+    code = "not_cancellable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The ride can no longer be cancelled online: it is {status.replace('_', ' ')}.")

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from dispatch.model import DriverAvailability, DriverId, Offer, Place, Ride, RideStatus, RideStep
-from taxicrm.events import OPERATORS, Event, driver_audience
+from dispatch.model import Channel, DriverAvailability, DriverId, Offer, Place, Ride, RideStatus, RideStep
+from taxicrm.events import OPERATORS, Event, driver_audience, rider_audience
 
 DRIVER_MESSAGE = "driver.message"
 # What each status's event is called on the bus.
@@ -102,12 +102,19 @@ def offer_for_driver(offer: Offer, ride: Ride, now: datetime) -> dict[str, Any]:
 
 def ride_changed(ride: Ride, *, topic: str | None = None, drivers: Iterable[DriverId] = (),
                  **extra: Any) -> list[Event]:
-    """Announce a ride's new state to the console, and the same news to the drivers it concerns."""
+    """Announce a ride's new state to the console, and the same news to the drivers it concerns.
+
+    A self-service ride's customer hears that it changed and nothing more (`extra` may hold an operator's
+    reason); their page reloads its own view of the ride.
+    """
     name = topic or STATUS_TOPICS[ride.status]
     events = [Event(name, (OPERATORS,), {"ride": ride_json(ride), **_json_safe(extra)})]
     audiences = tuple(sorted({driver_audience(d) for d in drivers}))
     if audiences:
         events.append(Event(name, audiences, {"job": job_json(ride), **_json_safe(extra)}))
+    if ride.booked_via is Channel.SELF_SERVICE:
+        events.append(Event(name, (rider_audience(ride.id),),
+                            {"ride_id": ride.id, "status": ride.status.value, "version": ride.version}))
     return events
 
 

@@ -1,7 +1,7 @@
 """HTTP routes of booking for the console: book, list, show, cancel and re-route rides.
 
-The customer self-service client will book through the same service with `Channel.SELF_SERVICE` and a
-customer actor once the customer page and its authentication exist.
+The customer page books through the same service with `Channel.SELF_SERVICE` and a customer actor (see
+customer_routes.py).
 """
 
 from __future__ import annotations

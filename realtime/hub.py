@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from taxicrm.auth import Principal, Role
-from taxicrm.events import DRIVERS, OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
+from taxicrm.events import (
+    DRIVERS,
+    OPERATORS,
+    SUPERVISORS,
+    PublishedEvent,
+    driver_audience,
+    operator_audience,
+    rider_audience,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +34,8 @@ def audiences_for(principal: Principal) -> frozenset[str]:
     """Return the audiences a principal hears: their role's shared ones plus their personal one."""
     if principal.role is Role.DRIVER:
         return frozenset({DRIVERS, driver_audience(principal.id)})
+    if principal.role is Role.RIDER:
+        return frozenset({rider_audience(principal.id)})  # One ride's news, nobody else's.
     if principal.role in SHARED_AUDIENCES:
         return SHARED_AUDIENCES[principal.role] | {operator_audience(principal.id)}
     return frozenset()

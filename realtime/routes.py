@@ -33,6 +33,7 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_close_connections)
     app.router.add_get("/ws", ws.staff_socket)
     app.router.add_get("/ws/driver", ws.driver_socket)
+    app.router.add_get("/ws/rider", ws.rider_socket)
     app.router.add_post("/api/broadcasts", post_broadcast)
 
 

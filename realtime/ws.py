@@ -1,4 +1,4 @@
-"""Websocket endpoints: staff and drivers receive their events live and resume after a reconnect.
+"""Websocket endpoints: staff, drivers and riders receive their events live and resume after a reconnect.
 
 The transport is the same for everyone: a hello, the events missed since `last_id`, then live events, every
 message numbered by `seq`. What a connection says after the hello, how it answers the client's commands and
@@ -52,6 +52,12 @@ async def staff_socket(request: web.Request) -> web.WebSocketResponse:
 @allow(Role.DRIVER)
 async def driver_socket(request: web.Request) -> web.WebSocketResponse:
     """Stream a driver's own events."""
+    return await _serve(request)
+
+
+@allow(Role.RIDER)
+async def rider_socket(request: web.Request) -> web.WebSocketResponse:
+    """Stream the small, customer-safe news of one self-service ride to the customer following it."""
     return await _serve(request)
 
 

@@ -175,6 +175,13 @@ async def get_subscriber(pool: asyncpg.Pool, subscriber_id: SubscriberId) -> Sub
         return await _record(conn, await _live(conn, subscriber_id, lock=False))
 
 
+async def owner_of_phone(pool: asyncpg.Pool, e164: str) -> SubscriberId | None:
+    """Return the subscriber who holds this E.164 number, or None if nobody does."""
+    async with pool.acquire() as conn:
+        owners = await store.phone_owners(conn, [e164])
+    return owners[e164][0] if e164 in owners else None
+
+
 async def rename(pool: asyncpg.Pool, subscriber_id: SubscriberId, name: str, now: datetime) -> SubscriberRecord:
     """Change a subscriber's name."""
     clean_name, name_key = _name(name)

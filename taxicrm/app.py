@@ -11,6 +11,7 @@ from aiohttp import web
 import callcenter.call_routes
 import callcenter.console_routes
 import callcenter.routes
+import dispatch.customer_routes
 import dispatch.dispatch_routes
 import dispatch.ride_routes
 import dispatch.routes
@@ -41,6 +42,8 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     dispatch.zone_routes.setup,
     # After pricing and zones: dispatch's machinery uses both from start-up.
     dispatch.dispatch_routes.setup,
+    # After dispatch's runtime: the customer page books through its dispatcher.
+    dispatch.customer_routes.setup,
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
     feedback.routes.setup,

@@ -24,6 +24,9 @@ class Role(StrEnum):
     METRICS = "metrics"
     # The center's PBX holding TAXICRM_WEBHOOK_SECRET; it may post call events and look up callers.
     PBX = "pbx"
+    # A customer holding a self-service ride's tracking token (the principal's id is the ride's): they may
+    # follow that one ride's news and nothing else.
+    RIDER = "rider"
 
 
 STAFF_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
@@ -31,7 +34,7 @@ STAFF_ROLES = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: a staff user (by user id) or a driver (by driver id)."""
+    """An authenticated caller: a staff user (by user id), a driver (by driver id) or a rider (by ride id)."""
 
     role: Role
     id: int

@@ -22,6 +22,11 @@ def driver_audience(driver_id: int) -> str:
     return f"driver:{driver_id}"
 
 
+def rider_audience(ride_id: int) -> str:
+    """Return the audience of the customer following one self-service ride."""
+    return f"rider:{ride_id}"
+
+
 @dataclass(frozen=True)
 class Event:
     """Something that happened: a topic (`ride.assigned`), its audiences and a JSON-safe payload."""

@@ -36,7 +36,7 @@ export class Live {
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = this.lastId ? `?last_id=${encodeURIComponent(this.lastId)}` : "";
+    const query = this.lastId ? `${this.url.includes("?") ? "&" : "?"}last_id=${encodeURIComponent(this.lastId)}` : "";
     const socket = new WebSocket(`${scheme}://${location.host}${this.url}${query}`);
     this.socket = socket;
     let pingTimer, pongTimer;
