@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from taxicrm.changes import ChangePage, ChangeWindow, page_query, read_page
+
 # A retried webhook or a replayed AMI event finds its call and adds to it, never a second row. The same round
 # trip returns who sits at the ringing extensions and the caller's last calls (the new row is not yet visible
 # to the subqueries, so it is never among them).
@@ -67,6 +69,7 @@ MARK_CALLBACK_HANDLED = """
     RETURNING id
 """
 CALL_EXISTS = "SELECT answered_at IS NULL AND ended_at IS NOT NULL FROM calls WHERE id = $1"
+SELECT_CALL = f"SELECT {_CALL_COLUMNS} FROM calls c LEFT JOIN staff_users u ON u.id = c.operator_id WHERE c.id = $1"
 MOVE_CALLS = "UPDATE calls SET subscriber_id = $2 WHERE subscriber_id = $1"
 
 
@@ -126,6 +129,11 @@ async def list_calls(conn: asyncpg.Connection, since: datetime, until: datetime,
     return list(await conn.fetch(SELECT_CALLS, since, until, subscriber_id, limit))
 
 
+async def call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
+    """Return one call of the log by id, or None."""
+    return await conn.fetchrow(SELECT_CALL, call_id)
+
+
 async def list_callbacks(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     """Return unanswered calls nobody has handled yet, newest first."""
     return list(await conn.fetch(SELECT_CALLBACKS, limit))
@@ -142,3 +150,15 @@ async def move_calls(conn: asyncpg.Connection, from_subscriber: int, to_subscrib
     """Re-point one subscriber's calls at another (a merge) and say how many moved."""
     status = await conn.execute(MOVE_CALLS, from_subscriber, to_subscriber)
     return "calls", int(status.split()[-1])
+
+
+# The facts reports/ rolls calls up from, one row per call, read by name (a contract). A call's change stamp moves
+# only when it is answered or ends (calls_changed), so an ended call is read once more, and never again.
+CALL_FACT_COLUMNS = "c.id AS call_id, c.ringing_at, c.answered_at, c.ended_at, c.operator_id"
+CALL_FACTS = f"SELECT {CALL_FACT_COLUMNS} FROM calls c"  # Every call: what a rebuild of the rollups reads.
+SELECT_CALL_FACT_PAGE = page_query(CALL_FACT_COLUMNS, "calls c", "c")
+
+
+async def call_facts(conn: asyncpg.Connection, window: ChangeWindow, limit: int) -> ChangePage:
+    """Return the facts of up to `limit` calls that rang, were answered or ended in the window."""
+    return await read_page(conn, SELECT_CALL_FACT_PAGE, window, limit)

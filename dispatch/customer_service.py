@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 
 from dispatch import booking, customer_store, customers, ride_store, store, tokens
@@ -146,9 +147,14 @@ async def cancel(desk: CustomerDesk, token: str, reason: str | None, now: dateti
 
 async def rider_for_token(desk: CustomerDesk, token: str) -> RideId | None:
     """Return the ride a tracking token follows, or None if it is not one."""
+    return await tracked_ride_id(desk.rides.pool, token)
+
+
+async def tracked_ride_id(pool: asyncpg.Pool, token: str) -> RideId | None:
+    """Return the ride a tracking token follows, or None: for another domain (a rating from the customer page)."""
     if not tokens.is_tracking_token(token) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    async with desk.rides.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return await customer_store.tracked_ride(conn, tokens.token_hash(token))
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from dispatch import events, offer_store, ride_store, store
+from dispatch import events, offer_store, ride_store, store, trace_store
+from dispatch.booking import RideRecord
 from dispatch.dispatcher import SEARCH_LIMIT, candidate_from
 from dispatch.errors import DriverNotFound, RideNotFound
-from dispatch.model import DriverAvailability, DriverId, Ride, RideId
+from dispatch.model import DriverAvailability, DriverId, DriverProfile, Ride, RideId
 from dispatch.offers import SEARCH_RADII_M, rank_candidates
 from dispatch.runtime import DispatchRuntime
+from dispatch.traces import TracePoint
 from taxicrm.auth import Principal
 from taxicrm.errors import InvalidInput
 
@@ -42,6 +45,28 @@ async def matching_record(pool: asyncpg.Pool, ride_id: RideId) -> dict[str, Any]
             "zone_id": row["zone_id"], "searched_at": row["searched_at"].isoformat(), "decisions": []})
         search["decisions"].append(_decision_json(row))
     return {"offers": [events.offer_json(o) for o in offers], "searches": list(searches.values())}
+
+
+@dataclass(frozen=True)
+class RideEvidence:
+    """A ride as another domain's evidence (a complaint about it): its history and offers, driver and GPS trace."""
+
+    record: RideRecord
+    driver: DriverProfile | None
+    trace: tuple[TracePoint, ...]
+
+
+async def ride_evidence(pool: asyncpg.Pool, ride_id: int) -> RideEvidence:
+    """Return everything dispatch recorded about a ride, read in one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        ride = await ride_store.ride(conn, ride_id)
+        if ride is None:
+            raise RideNotFound(ride_id)
+        record = RideRecord(ride, tuple(await ride_store.steps_of(conn, ride.id)),
+                            tuple(await offer_store.offers_of_ride(conn, ride.id)))
+        driver = None if ride.driver_id is None else await store.driver_profile(conn, ride.driver_id)
+        trace = await trace_store.points_of(conn, ride.id)
+    return RideEvidence(record, driver, tuple(trace))
 
 
 async def decisions_of_driver(pool: asyncpg.Pool, driver_id: DriverId, since: datetime,

@@ -20,6 +20,7 @@ from dispatch.model import (
     ZoneId,
     ZoneStrategy,
 )
+from taxicrm.changes import ChangePage, ChangeWindow, page_query, read_page
 
 _OFFER_COLUMNS = ("id, ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at, status, "
                   "answered_at, reason")
@@ -175,3 +176,15 @@ async def decisions_of_driver(conn: asyncpg.Connection, driver_id: DriverId, sin
                               limit: int) -> list[asyncpg.Record]:
     """Return the searches that looked at a driver in [since, until), newest first, with what they decided."""
     return list(await conn.fetch(SELECT_DECISIONS_OF_DRIVER, driver_id, since, until, limit))
+
+
+# The facts reports/ rolls offers up from, one row per offer, read by name (a contract). An offer's change stamp
+# moves only when its status does (ride_offers_changed), so an ended offer is read once more, and never again.
+OFFER_FACT_COLUMNS = "o.id AS offer_id, o.driver_id, o.offered_at, o.status"
+OFFER_FACTS = f"SELECT {OFFER_FACT_COLUMNS} FROM ride_offers o"  # Every offer: what a rebuild reads.
+SELECT_OFFER_FACT_PAGE = page_query(OFFER_FACT_COLUMNS, "ride_offers o", "o")
+
+
+async def offer_facts(conn: asyncpg.Connection, window: ChangeWindow, limit: int) -> ChangePage:
+    """Return the facts of up to `limit` offers made or ended in the window (see OFFER_FACT_COLUMNS)."""
+    return await read_page(conn, SELECT_OFFER_FACT_PAGE, window, limit)

@@ -24,6 +24,7 @@ from dispatch.model import (
     RideStep,
     VehicleClass,
 )
+from taxicrm.changes import ChangePage, ChangeWindow, page_query, read_page
 
 _PLACE_COLUMNS = ("text", "landmark", "lat", "lng", "address_id")
 _RIDE_COLUMNS = (
@@ -318,3 +319,16 @@ async def list_rides(conn: asyncpg.Connection, wanted: RideFilter) -> list[Ride]
                             wanted.phone, wanted.limit)
     return [_ride(row) for row in rows]
 
+
+# The facts reports/ rolls rides up from, one row per ride; reports reads these columns by name, so they are a
+# contract. A ride's changes are read by its change stamp (taxicrm/changes.py): rides_changed sets it on update.
+RIDE_FACT_COLUMNS = """r.id AS ride_id, r.status, r.subscriber_id, r.driver_id, r.booked_by, r.booked_via,
+    r.pickup_lat, r.pickup_lng, r.pickup_at, r.due_at, r.created_at, r.assigned_at, r.finished_at,
+    r.fare_total_rials AS fare_rials, r.center_share_rials AS commission_rials"""
+RIDE_FACTS = f"SELECT {RIDE_FACT_COLUMNS} FROM rides r"  # Every ride: what a rebuild of the rollups reads.
+SELECT_RIDE_FACT_PAGE = page_query(RIDE_FACT_COLUMNS, "rides r", "r")
+
+
+async def ride_facts(conn: asyncpg.Connection, window: ChangeWindow, limit: int) -> ChangePage:
+    """Return the facts of up to `limit` rides changed in the window (see RIDE_FACT_COLUMNS)."""
+    return await read_page(conn, SELECT_RIDE_FACT_PAGE, window, limit)

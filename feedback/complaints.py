@@ -7,13 +7,39 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
-from feedback.errors import IllegalStatusChange, LinksDisagree, RetiredCategory, UnknownCategory
-from feedback.model import Category, ComplaintRequest, ComplaintStatus, Links, NewComplaint
+from feedback.errors import (
+    AlreadyAssigned,
+    CaseClosed,
+    ComplaintChanged,
+    IllegalStatusChange,
+    LinksDisagree,
+    NotYourCase,
+    RetiredCategory,
+    StepIncomplete,
+    SuspensionNeedsAdmin,
+    UnknownCategory,
+)
+from feedback.model import (
+    Category,
+    Complaint,
+    ComplaintId,
+    ComplaintRequest,
+    ComplaintStatus,
+    Kind,
+    Links,
+    NewComplaint,
+    Outcome,
+    StatusChange,
+    StatusRequest,
+)
+from feedback.sla import SlaPolicy, due_times
 from subscribers.text import clean_text
+from taxicrm.auth import Role
 from taxicrm.errors import InvalidInput
 
 MAX_DESCRIPTION: Final = 4000
 MAX_COMMENT: Final = 4000
+MAX_OUTCOME_NOTE: Final = 2000
 OPEN_STATUSES: Final = frozenset({ComplaintStatus.NEW, ComplaintStatus.ASSIGNED, ComplaintStatus.PENDING})
 CLOSED_STATUSES: Final = frozenset(ComplaintStatus) - OPEN_STATUSES
 
@@ -29,6 +55,15 @@ TRANSITIONS: Final[Mapping[ComplaintStatus, frozenset[ComplaintStatus]]] = {
     ComplaintStatus.REJECTED: frozenset({_PENDING}),
     ComplaintStatus.DUPLICATE: frozenset({_PENDING}),
 }
+
+
+# How a case may end, by its kind: praise is passed on (or not); only a complaint warns, refunds or suspends.
+OUTCOMES: Final[Mapping[Kind, frozenset[Outcome]]] = {
+    Kind.COMPLAINT: frozenset({Outcome.NO_ACTION, Outcome.WARNING, Outcome.REFUND, Outcome.DRIVER_SUSPENDED}),
+    Kind.PRAISE: frozenset({Outcome.NO_ACTION, Outcome.COMMENDED}),
+}
+# Who moves any case along its workflow; others move only the cases assigned to them.
+CASE_HANDLERS: Final = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 def check_transition(current: ComplaintStatus, wanted: ComplaintStatus) -> None:
@@ -71,11 +106,89 @@ def combine_links(asked: Links, known: Links) -> Links:
 
 
 def new_complaint(request: ComplaintRequest, category: Category, links: Links, opened_by: int | None,
-                  at: datetime) -> NewComplaint:
-    """Validate a complaint as asked; its priority defaults to its category's."""
+                  at: datetime, policy: SlaPolicy | None = None) -> NewComplaint:
+    """Validate a complaint (or praise) as asked; its priority defaults to its category's, its clocks start now."""
     description = clean_body(request.description, "description", MAX_DESCRIPTION)
-    return NewComplaint(category=category.code, priority=request.priority or category.default_priority,
-                        channel=request.channel, description=description, links=links, opened_by=opened_by, at=at)
+    priority = request.priority or category.default_priority
+    first_response_due, resolution_due = due_times(policy, category.kind, priority, at)
+    return NewComplaint(category=category.code, priority=priority, channel=request.channel, description=description,
+                        links=links, opened_by=opened_by, at=at, kind=category.kind,
+                        first_response_due=first_response_due, resolution_due=resolution_due)
+
+
+def check_version(complaint: Complaint, expected: int | None) -> None:
+    """Raise if the caller acted on an older version of the case than the one stored."""
+    if expected is not None and expected != complaint.version:
+        raise ComplaintChanged(complaint.id, complaint.version)
+
+
+def check_may_handle(role: Role, user_id: int, complaint: Complaint) -> None:
+    """Raise unless this staff member may move the case along: a supervisor, an admin or its assignee."""
+    if role not in CASE_HANDLERS and complaint.assignee_id != user_id:
+        raise NotYourCase()
+
+
+def plan_assignment(complaint: Complaint, assignee_id: int) -> ComplaintStatus:
+    """Return the status a case takes when given to `assignee_id`: a new case becomes assigned, others keep theirs."""
+    if complaint.status in CLOSED_STATUSES:
+        raise CaseClosed(complaint.status)
+    if complaint.assignee_id == assignee_id:
+        raise AlreadyAssigned(assignee_id)
+    return ComplaintStatus.ASSIGNED if complaint.status is ComplaintStatus.NEW else complaint.status
+
+
+def plan_status_change(complaint: Complaint, asked: StatusRequest, role: Role, now: datetime) -> StatusChange:
+    """Check one step of the workflow with what it needs, and return what it sets.
+
+    Resolving needs an outcome that fits the case's kind (suspending needs an admin and a driver on the case);
+    marking a duplicate needs the case it duplicates. Reopening clears the outcome: the history keeps it.
+    """
+    wanted = asked.status
+    check_transition(complaint.status, wanted)
+    if wanted is ComplaintStatus.ASSIGNED and complaint.assignee_id is None:
+        raise StepIncomplete("Assign the case to someone to make it assigned.", code="assignee_required")
+    outcome = _outcome(complaint, asked, role)
+    note = None if asked.outcome_note is None else clean_body(asked.outcome_note, "outcome_note", MAX_OUTCOME_NOTE)
+    if note is not None and outcome is None:
+        raise StepIncomplete("An outcome note goes with an outcome.", code="outcome_only_when_resolving")
+    duplicate_of = _duplicate_of(complaint, asked)
+    comment = None if asked.comment is None else clean_body(asked.comment, "comment", MAX_COMMENT)
+    return StatusChange(from_status=complaint.status, to_status=wanted, comment=comment, outcome=outcome,
+                        outcome_note=note, duplicate_of=duplicate_of,
+                        closed_at=now if wanted in CLOSED_STATUSES else None)
+
+
+def _outcome(complaint: Complaint, asked: StatusRequest, role: Role) -> Outcome | None:
+    if asked.status is not ComplaintStatus.RESOLVED:
+        if asked.outcome is not None:
+            raise StepIncomplete("Only resolving a case sets its outcome.", code="outcome_only_when_resolving")
+        return None
+    outcome = asked.outcome
+    if outcome is None:
+        raise StepIncomplete("Say what was done: resolving a case needs an outcome.", code="outcome_required")
+    if outcome not in OUTCOMES[complaint.kind]:
+        allowed = ", ".join(sorted(o.value for o in OUTCOMES[complaint.kind]))
+        raise StepIncomplete(f"A {complaint.kind.value} ends with one of {allowed}, not {outcome.value}.",
+                             code="outcome_not_for_kind")
+    if outcome is Outcome.DRIVER_SUSPENDED:
+        if complaint.links.driver_id is None:
+            raise StepIncomplete("The complaint names no driver to suspend.", code="no_driver_to_suspend")
+        if role is not Role.ADMIN:
+            raise SuspensionNeedsAdmin()
+    return outcome
+
+
+def _duplicate_of(complaint: Complaint, asked: StatusRequest) -> ComplaintId | None:
+    if asked.status is not ComplaintStatus.DUPLICATE:
+        if asked.duplicate_of is not None:
+            raise StepIncomplete("'duplicate_of' goes only with the duplicate status.", code="duplicate_of_unexpected")
+        return None
+    if asked.duplicate_of is None:
+        raise StepIncomplete("Say which case this one duplicates ('duplicate_of').", code="duplicate_of_required")
+    if asked.duplicate_of == complaint.id:
+        raise StepIncomplete("A case cannot duplicate itself.", code="duplicate_of_itself")
+    return ComplaintId(asked.duplicate_of)
+
 
 
 def wanted_statuses(statuses: frozenset[ComplaintStatus], is_open: bool | None) -> frozenset[ComplaintStatus]:

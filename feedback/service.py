@@ -1,4 +1,4 @@
-"""Use cases of complaints: open one tied to what it concerns, list and show them, comment on them."""
+"""Use cases of cases (complaints and praise): open, list, show, comment, assign, move along the workflow."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from typing import Any, Final
 
 import asyncpg
 
+from callcenter import service as staff
+from callcenter.model import UserId
 from dispatch import booking
-from feedback import complaints, store
-from feedback.errors import ComplaintNotFound, LinkNotFound
+from dispatch import service as drivers
+from dispatch.errors import DriverAlreadySuspended
+from dispatch.model import DriverId
+from feedback import complaints, store, taxonomy
+from feedback.errors import AssigneeNotFound, CategoryExists, CategoryNotFound, ComplaintNotFound, LinkNotFound
+from feedback.events import complaint_changed, complaint_opened
 from feedback.model import (
     Actor,
+    ActorKind,
     Category,
+    CategoryEdit,
     Complaint,
     ComplaintEvent,
     ComplaintFilter,
@@ -21,10 +29,17 @@ from feedback.model import (
     ComplaintRequest,
     ComplaintStatus,
     EventKind,
+    Kind,
     Links,
+    StatusChange,
+    StatusRequest,
 )
+from feedback.sla import SlaPolicy
 from subscribers import service as subscribers
 from subscribers.model import SubscriberId
+from taxicrm.auth import Principal
+from taxicrm.errors import NotFound
+from taxicrm.events import Publisher
 
 COMPLAINTS_ON_CARD: Final = 5
 CARD_SUMMARY_LENGTH: Final = 140
@@ -33,10 +48,29 @@ _LINK_CONSTRAINTS: Final = {f"complaints_{name}_id_fkey": name
                             for name in ("ride", "subscriber", "driver", "call", "operator")}
 
 
-async def categories(pool: asyncpg.Pool) -> list[Category]:
-    """Return the categories a new complaint may use."""
+async def categories(pool: asyncpg.Pool, *, retired: bool = False, kind: Kind | None = None) -> list[Category]:
+    """Return the categories a new case may use, and the retired ones if asked."""
     async with pool.acquire() as conn:
-        return await store.categories(conn)
+        return await store.categories(conn, retired=retired, kind=kind)
+
+
+async def add_category(pool: asyncpg.Pool, category: Category, now: datetime) -> Category:
+    """Add a category to the taxonomy (see taxonomy.new_category); its code is taken for good."""
+    async with pool.acquire() as conn:
+        added = await store.insert_category(conn, category, now)
+    if added is None:
+        raise CategoryExists(category.code)
+    return added
+
+
+async def edit_category(pool: asyncpg.Pool, code: str, edit: CategoryEdit, now: datetime) -> Category:
+    """Rename, reorder, re-prioritise, retire or reinstate a category; its cases keep it whatever is done."""
+    checked = taxonomy.check_edit(edit)
+    async with pool.acquire() as conn:
+        changed = await store.update_category(conn, code, checked, now)
+    if changed is None:
+        raise CategoryNotFound(code)
+    return changed
 
 
 async def _known_links(pool: asyncpg.Pool, asked: Links) -> Links:
@@ -47,15 +81,16 @@ async def _known_links(pool: asyncpg.Pool, asked: Links) -> Links:
     return Links(ride_id=ride.id, subscriber_id=ride.subscriber_id, driver_id=ride.driver_id)
 
 
-async def open_complaint(pool: asyncpg.Pool, request: ComplaintRequest, by: Actor, now: datetime) -> Complaint:
-    """Record a complaint as a new case, linked to everything it concerns, with its first history entry."""
+async def open_complaint(pool: asyncpg.Pool, publisher: Publisher, policy: SlaPolicy, request: ComplaintRequest,
+                         by: Actor, now: datetime) -> Complaint:
+    """Record a complaint (or praise) as a new case, linked to everything it concerns, its SLA clocks started."""
     async with pool.acquire() as conn:
         category = complaints.check_category(request.category, await store.category(conn, request.category))
     links = complaints.combine_links(request.links, await _known_links(pool, request.links))
     if request.links.subscriber_id is not None:
         # Raises for a subscriber who does not exist or was merged away (the error names the kept one).
         await subscribers.get_subscriber(pool, SubscriberId(request.links.subscriber_id))
-    new = complaints.new_complaint(request, category, links, by.id, now)
+    new = complaints.new_complaint(request, category, links, by.id, now, policy)
     async with pool.acquire() as conn, conn.transaction():
         try:
             complaint_id = await store.insert_complaint(conn, new)
@@ -65,7 +100,9 @@ async def open_complaint(pool: asyncpg.Pool, request: ComplaintRequest, by: Acto
                 raise
             raise LinkNotFound(what, getattr(links, f"{what}_id")) from err
         await store.insert_event(conn, complaint_id, EventKind.OPENED, by, now, to_status=ComplaintStatus.NEW)
-        return await _existing(conn, complaint_id)
+        opened = await _existing(conn, complaint_id)
+    await publisher.publish(complaint_opened(opened, now))
+    return opened
 
 
 async def list_complaints(pool: asyncpg.Pool, wanted: ComplaintFilter) -> list[Complaint]:
@@ -80,14 +117,98 @@ async def get_complaint(pool: asyncpg.Pool, complaint_id: int) -> ComplaintRecor
         return ComplaintRecord(await _existing(conn, complaint_id), tuple(await store.events_of(conn, complaint_id)))
 
 
-async def add_comment(pool: asyncpg.Pool, complaint_id: int, body: str, by: Actor, now: datetime) -> ComplaintEvent:
-    """Add a comment to a complaint's history; closed cases take comments too."""
+async def add_comment(pool: asyncpg.Pool, publisher: Publisher, complaint_id: int, body: str, by: Actor,
+                      now: datetime) -> ComplaintEvent:
+    """Add a comment to a case's history; closed cases take comments too. A first comment is a first response."""
     text = complaints.clean_body(body, "body", complaints.MAX_COMMENT)
     async with pool.acquire() as conn, conn.transaction():
         if not await store.lock_complaint(conn, complaint_id):
             raise ComplaintNotFound(complaint_id)
         await store.touch_complaint(conn, complaint_id, now)
-        return await store.insert_event(conn, complaint_id, EventKind.COMMENTED, by, now, body=text)
+        event = await store.insert_event(conn, complaint_id, EventKind.COMMENTED, by, now, body=text)
+        changed = await _existing(conn, complaint_id)
+    await publisher.publish(complaint_changed(changed, event, now))
+    return event
+
+
+async def assign(pool: asyncpg.Pool, publisher: Publisher, complaint_id: int, assignee_id: int, by: Principal,
+                 now: datetime, expected_version: int | None = None) -> tuple[Complaint, ComplaintEvent]:
+    """Give a case to an active staff member; a new case becomes assigned, a pending one stays pending."""
+    assignee = await staff.get_user(pool, UserId(assignee_id))
+    if assignee is None or not assignee.is_active:
+        raise AssigneeNotFound(assignee_id)
+    async with pool.acquire() as conn, conn.transaction():
+        current = await _locked(conn, complaint_id)
+        complaints.check_version(current, expected_version)
+        status = complaints.plan_assignment(current, assignee_id)
+        await store.assign_complaint(conn, complaint_id, assignee_id, status, now)
+        event = await store.insert_event(
+            conn, complaint_id, EventKind.ASSIGNED, _actor(by), now, from_status=current.status, to_status=status,
+            details={"assignee_id": assignee_id, "assignee_name": assignee.display_name,
+                     "previous_assignee_id": current.assignee_id})
+        changed = await _existing(conn, complaint_id)
+    await publisher.publish(complaint_changed(changed, event, now))
+    return changed, event
+
+
+async def change_status(pool: asyncpg.Pool, publisher: Publisher, complaint_id: int, asked: StatusRequest,
+                        by: Principal, now: datetime) -> tuple[Complaint, list[ComplaintEvent]]:
+    """Move a case to the status asked, if the workflow allows it and the caller may; nothing changes otherwise.
+
+    Resolving sets the outcome; resolving a complaint by suspending its driver suspends them in dispatch (one
+    already suspended stays so, and the history says it). A status change with a comment keeps the comment in
+    the same history entry.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        current = await _locked(conn, complaint_id)
+        complaints.check_version(current, asked.expected_version)
+        complaints.check_may_handle(by.role, by.id, current)
+        change = complaints.plan_status_change(current, asked, by.role, now)
+        if change.duplicate_of is not None and not await store.complaint_exists(conn, change.duplicate_of):
+            raise NotFound(f"There is no complaint {change.duplicate_of} to be a duplicate of.",
+                           code="duplicate_of_not_found")
+        # The case stays locked while dispatch suspends the driver, so nobody can move it meanwhile; if the
+        # suspension is refused, this transaction rolls back and the case is as it was.
+        suspension = await _suspend_driver(pool, current, change, by, now) if change.suspends_driver else None
+        await store.change_status(conn, complaint_id, change, now)
+        entries = [await store.insert_event(conn, complaint_id, EventKind.STATUS_CHANGED, _actor(by), now,
+                                            from_status=change.from_status, to_status=change.to_status,
+                                            body=change.comment, details=_status_details(change))]
+        if change.outcome is not None:
+            entries.append(await store.insert_event(
+                conn, complaint_id, EventKind.OUTCOME_SET, _actor(by), now,
+                details={"outcome": change.outcome.value, "outcome_note": change.outcome_note,
+                         **({"driver_suspension": suspension} if suspension else {})}))
+        changed = await _existing(conn, complaint_id)
+    await publisher.publish(complaint_changed(changed, entries[-1], now))
+    return changed, entries
+
+
+async def _suspend_driver(pool: asyncpg.Pool, complaint: Complaint, change: StatusChange, by: Principal,
+                          now: datetime) -> dict[str, Any]:
+    driver_id = DriverId(complaint.links.driver_id or 0)
+    reason = f"Complaint #{complaint.id} ({complaint.category.name_en}): {change.outcome_note or 'resolved'}"
+    try:
+        profile = await drivers.suspend_driver(pool, driver_id, reason[:drivers.MAX_SUSPENSION_REASON], by.id, now)
+    except DriverAlreadySuspended:
+        return {"driver_id": driver_id, "already_suspended": True}
+    return {"driver_id": driver_id, "already_suspended": False, "reason": profile.suspended_reason}
+
+
+def _status_details(change: StatusChange) -> dict[str, Any] | None:
+    if change.duplicate_of is None:
+        return None
+    return {"duplicate_of": change.duplicate_of}
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(ActorKind.STAFF, principal.id)
+
+
+async def _locked(conn: asyncpg.Connection, complaint_id: int) -> Complaint:
+    if not await store.lock_complaint(conn, complaint_id):
+        raise ComplaintNotFound(complaint_id)
+    return await _existing(conn, complaint_id)
 
 
 async def open_complaints_on_card(pool: asyncpg.Pool, subscriber_id: int | None, phone: str) -> Mapping[str, Any]:

@@ -1,10 +1,11 @@
-"""SQL for complaint categories, complaints and their history."""
+"""SQL for categories, complaints (and praise) as cases, and their history."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -13,6 +14,7 @@ from feedback.model import (
     Actor,
     ActorKind,
     Category,
+    CategoryEdit,
     Complaint,
     ComplaintChannel,
     ComplaintEvent,
@@ -20,33 +22,70 @@ from feedback.model import (
     ComplaintId,
     ComplaintStatus,
     EventKind,
+    Kind,
     Links,
     NewComplaint,
     Outcome,
     Priority,
+    StatusChange,
 )
 
-_CATEGORY_COLUMNS = "code, name_en, name_fa, default_priority, position, is_active"
-SELECT_CATEGORIES = f"SELECT {_CATEGORY_COLUMNS} FROM complaint_categories WHERE is_active ORDER BY position, code"
+_CATEGORY_COLUMNS = "code, name_en, name_fa, default_priority, position, is_active, kind"
+SELECT_CATEGORIES = f"""
+    SELECT {_CATEGORY_COLUMNS} FROM complaint_categories WHERE (is_active OR $1) AND ($2::text IS NULL OR kind = $2)
+    ORDER BY position, code
+"""
 SELECT_CATEGORY = f"SELECT {_CATEGORY_COLUMNS} FROM complaint_categories WHERE code = $1"
+INSERT_CATEGORY = f"""
+    INSERT INTO complaint_categories (code, name_en, name_fa, default_priority, position, kind, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+    ON CONFLICT (code) DO NOTHING
+    RETURNING {_CATEGORY_COLUMNS}
+"""
+UPDATE_CATEGORY = f"""
+    UPDATE complaint_categories SET name_en = coalesce($2, name_en), name_fa = coalesce($3, name_fa),
+        default_priority = coalesce($4, default_priority), position = coalesce($5, position),
+        is_active = coalesce($6, is_active), updated_at = $7
+    WHERE code = $1
+    RETURNING {_CATEGORY_COLUMNS}
+"""
 
 # Staff names are read for display only (who opened a case, who wrote a comment); callcenter owns staff_users.
 _COMPLAINT_COLUMNS = """c.id, c.category AS code, k.name_en, k.name_fa, k.default_priority, k.position, k.is_active,
-    c.priority, c.channel, c.status, c.description, c.ride_id, c.subscriber_id, c.driver_id, c.call_id,
-    c.operator_id, c.opened_by, u.display_name AS opened_by_name, c.assignee_id, c.outcome, c.outcome_note,
-    c.duplicate_of, c.first_response_at, c.closed_at, c.version, c.created_at, c.updated_at"""
+    c.kind, c.priority, c.channel, c.status, c.description, c.ride_id, c.subscriber_id, c.driver_id, c.call_id,
+    c.operator_id, c.opened_by, u.display_name AS opened_by_name, c.assignee_id, a.display_name AS assignee_name,
+    c.outcome, c.outcome_note, c.duplicate_of, c.first_response_at, c.first_response_due, c.resolution_due,
+    c.closed_at, c.version, c.created_at, c.updated_at"""
 _COMPLAINT_FROM = """complaints c JOIN complaint_categories k ON k.code = c.category
-    LEFT JOIN staff_users u ON u.id = c.opened_by"""
+    LEFT JOIN staff_users u ON u.id = c.opened_by LEFT JOIN staff_users a ON a.id = c.assignee_id"""
 INSERT_COMPLAINT = """
     INSERT INTO complaints (category, priority, channel, description, ride_id, subscriber_id, driver_id, call_id,
-                            operator_id, opened_by, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                            operator_id, opened_by, created_at, updated_at, kind, first_response_due, resolution_due)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)
     RETURNING id
 """
 SELECT_COMPLAINT = f"SELECT {_COMPLAINT_COLUMNS} FROM {_COMPLAINT_FROM} WHERE c.id = $1"
 # Comments on one case take turns, so its version counts every change.
 LOCK_COMPLAINT = "SELECT id FROM complaints WHERE id = $1 FOR UPDATE"
-TOUCH_COMPLAINT = "UPDATE complaints SET version = version + 1, updated_at = $2 WHERE id = $1"
+# Whatever staff do with a case after opening it is its first response: the clock stops at the first of them.
+TOUCH_COMPLAINT = """
+    UPDATE complaints SET version = version + 1, updated_at = $2, first_response_at = coalesce(first_response_at, $2)
+    WHERE id = $1
+"""
+ASSIGN_COMPLAINT = """
+    UPDATE complaints SET assignee_id = $2, status = $3, version = version + 1, updated_at = $4,
+        first_response_at = coalesce(first_response_at, $4)
+    WHERE id = $1
+"""
+CHANGE_STATUS = """
+    UPDATE complaints SET status = $2, outcome = $3, outcome_note = $4, duplicate_of = $5, closed_at = $6,
+        version = version + 1, updated_at = $7, first_response_at = coalesce(first_response_at, $7)
+    WHERE id = $1
+"""
+COMPLAINT_EXISTS = "SELECT EXISTS (SELECT FROM complaints WHERE id = $1)"
+# Still open, and either clock past due and not met (see feedback/sla.py).
+_OVERDUE = """(c.status IN ('new', 'assigned', 'pending') AND ((c.first_response_at IS NULL
+    AND c.first_response_due < ${0}) OR c.resolution_due < ${0}))"""
 # A list filters on at most a few of these; each present filter adds its condition, so every query the
 # console sends can use the index on its column instead of a plan that must allow for any of them.
 _LIST_CONDITIONS = {
@@ -54,6 +93,12 @@ _LIST_CONDITIONS = {
     "ride_id": "c.ride_id = ${}",
     "driver_id": "c.driver_id = ${}",
     "statuses": "c.status = ANY(${}::text[])",
+    "kind": "c.kind = ${}",
+    "categories": "c.category = ANY(${}::text[])",
+    "priorities": "c.priority = ANY(${}::text[])",
+    "assignee_id": "c.assignee_id = ${}",
+    "overdue": _OVERDUE,
+    "not_overdue": f"NOT coalesce({_OVERDUE}, false)",
 }
 
 _EVENT_COLUMNS = """e.id, e.complaint_id, e.kind, e.actor_kind, e.actor_id,
@@ -73,13 +118,13 @@ SELECT_EVENTS = f"""
     WHERE e.complaint_id = $1 ORDER BY e.at, e.id
 """
 
-# The screen-pop's section, in one round trip, already as JSON.
+# The screen-pop's section (complaints, not praise), in one round trip, already as JSON.
 SELECT_CARD_COMPLAINTS = """
     SELECT coalesce(json_agg(o), '[]')::text FROM (
         SELECT c.id, c.category, json_build_object('en', k.name_en, 'fa', k.name_fa) AS category_names,
                c.priority, c.status, c.ride_id, left(c.description, $3) AS summary, c.created_at
         FROM complaints c JOIN complaint_categories k ON k.code = c.category
-        WHERE c.subscriber_id = $1 AND c.status = ANY($4::text[])
+        WHERE c.subscriber_id = $1 AND c.status = ANY($4::text[]) AND c.kind = 'complaint'
         ORDER BY c.created_at DESC LIMIT $2) o
 """
 # A merged subscriber's complaints follow them, and each case's history says so.
@@ -96,9 +141,24 @@ MOVE_COMPLAINTS = """
 """
 
 
-async def categories(conn: asyncpg.Connection) -> list[Category]:
-    """Return the categories new complaints may use, in the order pickers show them."""
-    return [_category(row) for row in await conn.fetch(SELECT_CATEGORIES)]
+async def categories(conn: asyncpg.Connection, *, retired: bool = False, kind: Kind | None = None
+                     ) -> list[Category]:
+    """Return the categories new cases may use (and the retired ones if asked), in the order pickers show them."""
+    return [_category(row) for row in await conn.fetch(SELECT_CATEGORIES, retired, _value(kind))]
+
+
+async def insert_category(conn: asyncpg.Connection, category: Category, at: datetime) -> Category | None:
+    """Add a category; None if its code is taken."""
+    row = await conn.fetchrow(INSERT_CATEGORY, category.code, category.name_en, category.name_fa,
+                              category.default_priority.value, category.position, category.kind.value, at)
+    return None if row is None else _category(row)
+
+
+async def update_category(conn: asyncpg.Connection, code: str, edit: CategoryEdit, at: datetime) -> Category | None:
+    """Change the fields of a category the edit gives; None if there is no such category."""
+    row = await conn.fetchrow(UPDATE_CATEGORY, code, edit.name_en, edit.name_fa, _value(edit.default_priority),
+                              edit.position, edit.is_active, at)
+    return None if row is None else _category(row)
 
 
 async def category(conn: asyncpg.Connection, code: str) -> Category | None:
@@ -112,7 +172,25 @@ async def insert_complaint(conn: asyncpg.Connection, new: NewComplaint) -> Compl
     links = new.links
     return ComplaintId(await conn.fetchval(
         INSERT_COMPLAINT, new.category, new.priority.value, new.channel.value, new.description, links.ride_id,
-        links.subscriber_id, links.driver_id, links.call_id, links.operator_id, new.opened_by, new.at))
+        links.subscriber_id, links.driver_id, links.call_id, links.operator_id, new.opened_by, new.at,
+        new.kind.value, new.first_response_due, new.resolution_due))
+
+
+async def complaint_exists(conn: asyncpg.Connection, complaint_id: int) -> bool:
+    """Tell whether there is a complaint with this id."""
+    return bool(await conn.fetchval(COMPLAINT_EXISTS, complaint_id))
+
+
+async def assign_complaint(conn: asyncpg.Connection, complaint_id: int, assignee_id: int, status: ComplaintStatus,
+                           at: datetime) -> None:
+    """Give a case to a staff member, in the status that puts it in."""
+    await conn.execute(ASSIGN_COMPLAINT, complaint_id, assignee_id, status.value, at)
+
+
+async def change_status(conn: asyncpg.Connection, complaint_id: int, change: StatusChange, at: datetime) -> None:
+    """Move a case to its next status with what that status needs (outcome, duplicate, close time)."""
+    await conn.execute(CHANGE_STATUS, complaint_id, change.to_status.value, _value(change.outcome),
+                       change.outcome_note, change.duplicate_of, change.closed_at, at)
 
 
 async def complaint(conn: asyncpg.Connection, complaint_id: int) -> Complaint | None:
@@ -133,9 +211,14 @@ async def touch_complaint(conn: asyncpg.Connection, complaint_id: int, at: datet
 
 async def list_complaints(conn: asyncpg.Connection, wanted: ComplaintFilter) -> list[Complaint]:
     """Return the complaints the filter asks for, newest first."""
-    given: dict[str, Any] = {"subscriber_id": wanted.subscriber_id, "ride_id": wanted.ride_id,
-                             "driver_id": wanted.driver_id,
-                             "statuses": sorted(s.value for s in wanted.statuses) or None}
+    given: dict[str, Any] = {
+        "subscriber_id": wanted.subscriber_id, "ride_id": wanted.ride_id, "driver_id": wanted.driver_id,
+        "statuses": sorted(s.value for s in wanted.statuses) or None, "kind": _value(wanted.kind),
+        "categories": sorted(wanted.categories) or None,
+        "priorities": sorted(p.value for p in wanted.priorities) or None, "assignee_id": wanted.assignee_id,
+        "overdue": wanted.now if wanted.overdue else None,
+        "not_overdue": wanted.now if wanted.overdue is False else None,
+    }
     conditions, args = [], []
     for name, value in given.items():
         if value is not None:
@@ -177,14 +260,14 @@ async def move_complaints(conn: asyncpg.Connection, from_subscriber: int, to_sub
     return "complaints", int(status.split()[-1])
 
 
-def _value(status: ComplaintStatus | None) -> str | None:
-    return None if status is None else status.value
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
 
 
 def _category(row: asyncpg.Record) -> Category:
     return Category(code=row["code"], name_en=row["name_en"],
                     name_fa=row["name_fa"], default_priority=Priority(row["default_priority"]),
-                    position=row["position"], is_active=row["is_active"])
+                    position=row["position"], is_active=row["is_active"], kind=Kind(row["kind"]))
 
 
 def _complaint(row: asyncpg.Record) -> Complaint:
@@ -195,10 +278,12 @@ def _complaint(row: asyncpg.Record) -> Complaint:
         links=Links(ride_id=row["ride_id"], subscriber_id=row["subscriber_id"], driver_id=row["driver_id"],
                     call_id=row["call_id"], operator_id=row["operator_id"]),
         opened_by=row["opened_by"], opened_by_name=row["opened_by_name"], assignee_id=row["assignee_id"],
+        assignee_name=row["assignee_name"],
         outcome=None if row["outcome"] is None else Outcome(row["outcome"]), outcome_note=row["outcome_note"],
         duplicate_of=None if row["duplicate_of"] is None else ComplaintId(row["duplicate_of"]),
         first_response_at=row["first_response_at"], closed_at=row["closed_at"], version=row["version"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"], kind=Kind(row["kind"]),
+        first_response_due=row["first_response_due"], resolution_due=row["resolution_due"],
     )
 
 

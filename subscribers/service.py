@@ -384,3 +384,15 @@ async def merge(pool: asyncpg.Pool, kept_id: SubscriberId, other_id: SubscriberI
         await store.mark_merged(conn, other_id, kept_id, now)
         merge_id = await store.insert_merge(conn, kept_id, other_id, moved, by, now)
     return MergeResult(merge_id=merge_id, kept_id=kept_id, merged_id=other_id, moved=moved, merged_at=now)
+
+
+async def names_of(pool: asyncpg.Pool, subscriber_ids: Sequence[int]) -> dict[SubscriberId, str]:
+    """Return the names of these subscribers, for lists of customers (unknown ids are left out)."""
+    async with pool.acquire() as conn:
+        return await store.names_of(conn, subscriber_ids)
+
+
+async def loyalty_tiers(pool: asyncpg.Pool) -> tuple[dict[LoyaltyTier, list[SubscriberId]], int]:
+    """Return who is in each loyalty tier above none, and how many subscribers there are in all."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        return await store.tier_members(conn), await store.count_live(conn)

@@ -403,3 +403,29 @@ async def insert_merge(conn: asyncpg.Connection, kept_id: SubscriberId, merged_i
                        moved: dict[str, list[int] | int], by: int, at: datetime) -> int:
     """Record a merge and what it moved; return the record's id."""
     return int(await conn.fetchval(INSERT_MERGE, kept_id, merged_id, json.dumps(moved), by, at))
+
+
+# What reports need of subscribers: names for their lists of customers, and who is in which loyalty tier.
+SELECT_NAMES = "SELECT id, name FROM subscribers WHERE id = ANY($1::bigint[])"
+SELECT_TIER_MEMBERS = """
+    SELECT loyalty_tier, array_agg(id) AS ids FROM subscribers
+    WHERE loyalty_tier <> 'none' AND merged_into IS NULL GROUP BY loyalty_tier
+"""
+COUNT_LIVE = "SELECT count(*) FROM subscribers WHERE merged_into IS NULL"
+
+
+async def names_of(conn: asyncpg.Connection, subscriber_ids: Sequence[int]) -> dict[SubscriberId, str]:
+    """Return the names of these subscribers (unknown ids are left out)."""
+    return {SubscriberId(r["id"]): r["name"] for r in await conn.fetch(SELECT_NAMES, list(subscriber_ids))}
+
+
+async def tier_members(conn: asyncpg.Connection) -> dict[LoyaltyTier, list[SubscriberId]]:
+    """Return the subscribers of each loyalty tier but none (merged-away records left out)."""
+    return {LoyaltyTier(r["loyalty_tier"]): [SubscriberId(i) for i in r["ids"]]
+            for r in await conn.fetch(SELECT_TIER_MEMBERS)}
+
+
+async def count_live(conn: asyncpg.Connection) -> int:
+    """Return how many subscribers there are, merged-away records left out."""
+    count: int = await conn.fetchval(COUNT_LIVE)
+    return count

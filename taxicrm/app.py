@@ -19,6 +19,7 @@ import dispatch.tariff_routes
 import dispatch.zone_routes
 import feedback.routes
 import realtime.routes
+import reports.routes
 import subscribers.routes
 import subscribers.transfer_routes
 from taxicrm import health, openapi
@@ -47,6 +48,7 @@ DOMAINS: tuple[Callable[[web.Application], None], ...] = (
     subscribers.routes.setup,
     subscribers.transfer_routes.setup,
     feedback.routes.setup,
+    reports.routes.setup,
     callcenter.console_routes.setup,
 )
 

@@ -109,6 +109,23 @@ def _area(raw: str) -> tuple[float, float, float, float]:
     return south, west, north, east
 
 
+PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+def _per_priority(raw: str) -> dict[str, int]:
+    """Read a whole number for each complaint priority, as `urgent=15,high=60,normal=240,low=1440`."""
+    values: dict[str, int] = {}
+    for part in raw.split(","):
+        name, _, number = part.partition("=")
+        name = name.strip().lower()
+        if name not in PRIORITIES or name in values:
+            raise ValueError(f"must give each of {', '.join(PRIORITIES)} once, as urgent=15,high=60,..., got {raw!r}")
+        values[name] = _positive(number)
+    if len(values) != len(PRIORITIES):
+        raise ValueError(f"must give each of {', '.join(PRIORITIES)}, got {raw!r}")
+    return values
+
+
 def _optional_text(raw: str) -> str | None:
     return raw or None
 
@@ -213,6 +230,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Map tiles under the console's map, as https://host/{z}/{x}/{y}.png; unset: a drawn map, no internet."),
     Setting("TAXICRM_CUSTOMER_BOOKINGS_PER_HOUR", "customer_bookings_per_hour", "5", _positive,
             "Bookings the customer page accepts per phone number and per address in an hour."),
+    Setting("TAXICRM_COMPLAINT_FIRST_RESPONSE_MINUTES", "complaint_first_response_minutes",
+            "urgent=15,high=60,normal=240,low=1440", _per_priority,
+            "Minutes, by priority, within which staff must first act on a new complaint (its SLA)."),
+    Setting("TAXICRM_COMPLAINT_RESOLUTION_HOURS", "complaint_resolution_hours",
+            "urgent=8,high=24,normal=72,low=168", _per_priority,
+            "Hours, by priority, within which a complaint must be closed; later cases are flagged overdue."),
+    Setting("TAXICRM_RATING_LINK_DAYS", "rating_link_days", "7", _positive,
+            "How long a rating link sent after a ride stays valid, in days."),
 )
 
 
@@ -262,6 +287,9 @@ class Settings:
     destination_tolerance_m: int
     map_tiles_url: str | None
     customer_bookings_per_hour: int
+    complaint_first_response_minutes: dict[str, int]
+    complaint_resolution_hours: dict[str, int]
+    rating_link_days: int
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

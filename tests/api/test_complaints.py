@@ -85,14 +85,18 @@ async def listed(client: Client, headers: Headers, query: str) -> list[int]:
 
 
 async def test_categories_are_listed_in_order_in_both_languages(client, operator):
-    response = await client.get("/api/complaint-categories", headers=operator[1])
+    response = await client.get("/api/complaint-categories?kind=complaint", headers=operator[1])
     assert response.status == 200
     categories = (await response.json())["categories"]
     assert [c["code"] for c in categories] == [
         "late_pickup", "driver_no_show", "rude_driver", "unsafe_driving", "fare_dispute", "wrong_route",
         "vehicle_condition", "lost_item", "operator_behaviour", "other"]
     assert categories[1]["names"] == {"en": "Driver no-show", "fa": "نیامدن راننده"}
-    assert categories[1]["default_priority"] == "high"
+    assert categories[1]["default_priority"] == "high" and categories[1]["kind"] == "complaint"
+    # Praise has categories of its own, listed after the complaints' when no kind is asked for.
+    everything = (await (await client.get("/api/complaint-categories", headers=operator[1])).json())["categories"]
+    assert [c["code"] for c in everything[:10]] == [c["code"] for c in categories]
+    assert {c["kind"] for c in everything[10:]} == {"praise"} and len(everything) == 17
 
 
 async def test_a_complaint_about_a_ride_takes_the_ride_s_subscriber_and_driver(client, operator, make_subscriber,

@@ -12,6 +12,7 @@ import { digits, distance, money, setTimeZone, time } from "./format.js";
 import { addStrings, applyDocumentLang, lang, setLang, t } from "./i18n.js";
 import { Live } from "./live.js";
 import { createMap } from "./map.js";
+import { mountCustomerRating } from "./rating.js";
 import { FINAL } from "./rides.js";
 
 addStrings({
@@ -355,7 +356,11 @@ function followScreen(token) {
   const routeBox = h("section", { class: "route card" });
   const actions = h("div", { class: "actions" });
   const liveNote = h("p", { class: "live-note muted", "data-live": "connecting" });
-  clear(root, ...frame(status, driverBox, h("div", { class: "map-wrap" }, mapBox), routeBox, actions, liveNote));
+  // Once the ride is over, the customer rates it here (feedback's widget, js/rating.js).
+  const ratingBox = h("section", { class: "card rating", hidden: true });
+  let ratingShown = false;
+  clear(root, ...frame(status, ratingBox, driverBox, h("div", { class: "map-wrap" }, mapBox), routeBox, actions,
+    liveNote));
   const map = createMap(mapBox, { area: config.service_area, tilesUrl: config.map_tiles_url });
   const live = new Live(`/ws/rider?token=${encodeURIComponent(token)}`);
   let view = null;
@@ -451,6 +456,10 @@ function followScreen(token) {
       map.fit([car, toward, ...(car ? [] : [ride.destination])].filter((p) => p?.lat != null));
     }
     liveNote.hidden = FINAL.has(ride.status);
+    if (ride.status === "completed" && !ratingShown) {
+      ratingShown = true;
+      mountCustomerRating(ratingBox, token, { rideId: ride.id });
+    }
     if (FINAL.has(ride.status)) stop();
   }
 

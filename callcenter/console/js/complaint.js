@@ -1,8 +1,10 @@
-// Opening a complaint from wherever the operator is: a ride on the board, a subscriber's page, a call's card.
+// Opening a complaint (or recording praise) from wherever the operator is: a ride on the board, a subscriber's
+// page, a call's card.
 //
-// `openComplaint({rideId, subscriberId, callId})` shows the dialog and resolves with the complaint once it is
+// `openComplaint({rideId, subscriberId, callId, kind})` shows the dialog and resolves with the case once it is
 // opened, or with null if the dialog is closed without one. The service links a ride's subscriber and driver
-// itself. In the dialog: Ctrl+Enter opens the complaint, Esc closes.
+// itself. Praise is recorded the same way under praise categories. In the dialog: Ctrl+Enter opens the case,
+// Esc closes.
 
 import { ApiError, get, post } from "./api.js";
 import { h, loadCss, ltr, openDialog, toast } from "./dom.js";
@@ -11,6 +13,7 @@ import { addStrings, lang, t } from "./i18n.js";
 
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 const CHANNELS = ["phone", "customer_page", "social_media", "other"];
+const KINDS = ["complaint", "praise"];
 const MAX_DESCRIPTION = 4000;
 
 addStrings({
@@ -26,6 +29,9 @@ addStrings({
     "complaint.priority.urgent": "urgent",
     "complaint.channel.phone": "phone", "complaint.channel.customer_page": "customer page",
     "complaint.channel.social_media": "social media", "complaint.channel.other": "other",
+    "complaint.kind": "Feedback", "complaint.kind.complaint": "Complaint", "complaint.kind.praise": "Praise",
+    "complaint.praised": "Praise recorded:", "complaint.title.praise": "Record praise",
+    "complaint.need_praise": "Describe what the customer praised.",
   },
   fa: {
     "complaint.title": "ثبت شکایت", "complaint.category": "موضوع", "complaint.choose": "انتخاب کنید…",
@@ -39,6 +45,9 @@ addStrings({
     "complaint.priority.urgent": "فوری",
     "complaint.channel.phone": "تلفن", "complaint.channel.customer_page": "صفحهٔ مشتری",
     "complaint.channel.social_media": "شبکه‌های اجتماعی", "complaint.channel.other": "سایر",
+    "complaint.kind": "نوع بازخورد", "complaint.kind.complaint": "شکایت", "complaint.kind.praise": "قدردانی",
+    "complaint.praised": "قدردانی ثبت شد:", "complaint.title.praise": "ثبت قدردانی",
+    "complaint.need_praise": "بنویسید مسافر از چه چیزی قدردانی کرد.",
   },
 });
 
@@ -61,7 +70,7 @@ function number(id) {
   return ltr(`#${digits(id)}`);
 }
 
-export async function openComplaint({ rideId, subscriberId, callId } = {}) {
+export async function openComplaint({ rideId, subscriberId, callId, kind: startKind = "complaint" } = {}) {
   loadCss("/console/css/complaint.css");
   let list;
   try {
@@ -73,11 +82,23 @@ export async function openComplaint({ rideId, subscriberId, callId } = {}) {
   return new Promise((resolve) => {
     let opened = null;
     let priorityChosen = false;
-    const category = h("select", { name: "category", required: true },
-      h("option", { value: "" }, t("complaint.choose")),
-      list.map((c) => h("option", { value: c.code }, c.names[lang()] || c.names.en)));
+    let kind = startKind;
+    const category = h("select", { name: "category", required: true });
+    // Complaints and praise have categories of their own: the list shows the chosen kind's.
+    const fillCategories = () => category.replaceChildren(h("option", { value: "" }, t("complaint.choose")),
+      ...list.filter((c) => (c.kind ?? "complaint") === kind)
+        .map((c) => h("option", { value: c.code }, c.names[lang()] || c.names.en)));
+    fillCategories();
+    const kinds = h("div", { class: "complaint-kind row", role: "radiogroup", "aria-label": t("complaint.kind") },
+      KINDS.map((k) => h("label", { class: "kind-choice" }, h("input", { type: "radio", name: "kind", value: k,
+        checked: k === kind, onchange: () => {
+          kind = k;
+          fillCategories();
+          if (!priorityChosen) priority.value = k === "praise" ? "low" : "normal";
+        } }), t(`complaint.kind.${k}`))));
     const priority = h("select", { name: "priority", onchange: () => { priorityChosen = true; } },
-      PRIORITIES.map((p) => h("option", { value: p, selected: p === "normal" }, t(`complaint.priority.${p}`))));
+      PRIORITIES.map((p) => h("option", { value: p, selected: p === (kind === "praise" ? "low" : "normal") },
+        t(`complaint.priority.${p}`))));
     // Until the operator picks a priority, it follows the category's (a no-show is more urgent than a dirty car).
     category.addEventListener("change", () => {
       const chosen = list.find((c) => c.code === category.value);
@@ -95,7 +116,7 @@ export async function openComplaint({ rideId, subscriberId, callId } = {}) {
       message.textContent = "";
       if (!category.value) { message.textContent = t("complaint.need_category"); category.focus(); return; }
       if (!description.value.trim()) {
-        message.textContent = t("complaint.need_description");
+        message.textContent = t(kind === "praise" ? "complaint.need_praise" : "complaint.need_description");
         description.focus();
         return;
       }
@@ -108,7 +129,8 @@ export async function openComplaint({ rideId, subscriberId, callId } = {}) {
         });
         opened = complaint;
         close();
-        toast(h("span", {}, t("complaint.opened"), " ", number(complaint.id)), "ok");
+        toast(h("span", {}, t(complaint.kind === "praise" ? "complaint.praised" : "complaint.opened"), " ",
+          number(complaint.id)), "ok");
       } catch (err) {
         message.textContent = errorText(err);
         submit.disabled = false;
@@ -121,6 +143,7 @@ export async function openComplaint({ rideId, subscriberId, callId } = {}) {
       } },
     about.length ? h("p", { class: "complaint-about muted" }, t("complaint.about"), " ",
       about.map(([what, id], i) => [i ? (lang() === "fa" ? "، " : ", ") : "", t(`complaint.${what}`), " ", number(id)])) : null,
+    kinds,
     h("label", {}, t("complaint.category"), category),
     h("div", { class: "grid2" },
       h("label", {}, t("complaint.priority"), priority),

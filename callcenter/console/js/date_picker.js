@@ -25,7 +25,8 @@ function monthName(instant) {
   return new Intl.DateTimeFormat(locale, { timeZone: timeZone(), month: "long", year: "numeric" }).format(instant);
 }
 
-function weekdayNames() {
+// The week's day names, narrow, from the week's first day in the console's language.
+export function weekdayNames() {
   // 2023-01-01 was a Sunday; take the seven days from the week's first.
   const first = weekStart();
   return Array.from({ length: 7 }, (_, i) => new Intl.DateTimeFormat(lang() === "fa" ? "fa-IR" : "en-GB",
@@ -87,7 +88,8 @@ export function dateTimeField({ initial, onChange = () => {}, name = "pickup_at"
   };
 }
 
-function weeks(grid) {
+// A month grid's days in rows of seven, padded with nulls before the first and after the last.
+export function weeks(grid) {
   const cells = [...Array(grid.lead).fill(null), ...grid.days];
   while (cells.length % 7) cells.push(null);
   return Array.from({ length: cells.length / 7 }, (_, i) => cells.slice(i * 7, i * 7 + 7));

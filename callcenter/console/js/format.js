@@ -43,6 +43,9 @@ export function dateTime(iso) {
   return iso ? fmt({ year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
     hourCycle: "h23" }).format(new Date(iso)) : "—";
 }
+// "10 Azar" / "1 Dec" for chart axes, and "Azar 1405" / "December 2026" for months.
+export function shortDate(iso) { return iso ? fmt({ month: "short", day: "numeric" }).format(new Date(iso)) : "—"; }
+export function monthYear(iso) { return iso ? fmt({ year: "numeric", month: "long" }).format(new Date(iso)) : "—"; }
 export function weekday(iso) { return fmt({ weekday: "long" }).format(new Date(iso)); }
 
 // The first day of the week: Saturday (6) in Persian, Monday (1) in English; as Date.getDay() numbers.

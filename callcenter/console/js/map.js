@@ -56,7 +56,8 @@ export function unproject(x, y) {
   return { lat: (Math.atan(Math.sinh(Math.PI * (1 - 2 * y))) * 180) / Math.PI, lng: x * 360 - 180 };
 }
 
-function svg(tag, attrs = {}, ...children) {
+// An SVG element with attributes (null and undefined ones left out) and children; report charts use it too.
+export function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value !== undefined && value !== null) el.setAttribute(name, value);

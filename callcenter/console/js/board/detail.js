@@ -20,7 +20,7 @@ addStrings({
     "board.detail.trip": "{distance}, about {minutes} min", "board.detail.history": "History",
     "board.detail.offers": "Offers", "board.detail.noOffers": "No offers yet.", "board.detail.searches": "Searches",
     "board.detail.searchLine": "{time}: {count} drivers within {radius}", "board.detail.complaint": "Open complaint",
-    "board.detail.complaintMissing": "Complaints cannot be opened yet.",
+    "board.detail.complaintMissing": "Complaints cannot be opened yet.", "board.detail.rate": "Rating",
     "board.detail.col.at": "When", "board.detail.col.what": "What", "board.detail.col.who": "By",
     "board.detail.col.note": "Note", "board.detail.col.rank": "Rank", "board.detail.col.via": "How",
     "board.detail.col.answered": "Answered after", "board.detail.col.offered": "Offered",
@@ -47,7 +47,7 @@ addStrings({
     "board.detail.trip": "{distance}، حدود {minutes} دقیقه", "board.detail.history": "سابقه",
     "board.detail.offers": "پیشنهادها", "board.detail.noOffers": "هنوز پیشنهادی نشده.", "board.detail.searches": "جستجوها",
     "board.detail.searchLine": "{time}: {count} راننده در {radius}", "board.detail.complaint": "ثبت شکایت",
-    "board.detail.complaintMissing": "ثبت شکایت هنوز ممکن نیست.",
+    "board.detail.complaintMissing": "ثبت شکایت هنوز ممکن نیست.", "board.detail.rate": "امتیاز",
     "board.detail.col.at": "زمان", "board.detail.col.what": "رویداد", "board.detail.col.who": "توسط",
     "board.detail.col.note": "توضیح", "board.detail.col.rank": "رتبه", "board.detail.col.via": "روش",
     "board.detail.col.answered": "پاسخ پس از", "board.detail.col.offered": "پیشنهاد",
@@ -135,6 +135,7 @@ export function openRideDetail(rideId, board) {
         () => retryRide(ride)),
       CHANGEABLE.has(status) && act("route", "board.route", () => changeRoute(ride, board.names)),
       CHANGEABLE.has(status) && act("cancel", "board.cancelRide", () => cancelRide(ride), "danger"),
+      status === "completed" && act("rate", "board.detail.rate", () => openRatingFor(ride)),
       act("complaint", "board.detail.complaint", () => openComplaintFor(ride)));
   }
 
@@ -242,5 +243,16 @@ async function openComplaintFor(ride) {
     return null;
   }
   module.openComplaint({ rideId: ride.id, subscriberId: ride.subscriber_id });
+  return null;
+}
+
+// A completed ride's rating (entered on a follow-up call, or a link to send) belongs to feedback too.
+async function openRatingFor(ride) {
+  try {
+    const { openRideRating } = await import("../ride_rating.js");
+    openRideRating(ride, { subscriberId: ride.subscriber_id });
+  } catch (err) {
+    toast(err.message, "error");
+  }
   return null;
 }

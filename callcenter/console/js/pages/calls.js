@@ -70,7 +70,6 @@ export default {
 
     const calls = []; // newest first: {card, state, answeredBy, cause, since, form}
     let current = null;
-    let tick;
 
     function select(call) {
       current = call;
@@ -295,12 +294,11 @@ export default {
       }
     }
 
-    tick = setInterval(() => {
+    setInterval(() => {
       for (const timer of el.querySelectorAll(".call-timer")) {
         timer.textContent = duration((Date.now() - Number(timer.dataset.since)) / 1000);
       }
     }, 1000);
-    void tick;
     render();
     return {
       refresh: loadCallbacks,
