@@ -45,8 +45,12 @@ async def run_as_leader(redis: aioredis.Redis, name: str, job: Callable[[], Awai
 async def _lead(redis: aioredis.Redis, key: str, me: str, lease_ms: int,
                 job: Callable[[], Awaitable[None]]) -> None:
     task = asyncio.ensure_future(job())
+    current = asyncio.current_task()
     try:
         while True:
+            # A cancel swallowed by the Redis command that won the lease (or renewed it) is still pending.
+            if current is not None and current.cancelling():
+                raise asyncio.CancelledError
             done, _ = await asyncio.wait({task}, timeout=lease_ms / 3000)
             if done:
                 task.result()  # A job that ended (or failed) gives up the lease for another try.
