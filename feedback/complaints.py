@@ -31,6 +31,8 @@ from feedback.model import (
     Outcome,
     StatusChange,
     StatusRequest,
+    Triage,
+    TriageRequest,
 )
 from feedback.sla import SlaPolicy, due_times
 from subscribers.text import clean_text
@@ -135,6 +137,31 @@ def plan_assignment(complaint: Complaint, assignee_id: int) -> ComplaintStatus:
     if complaint.assignee_id == assignee_id:
         raise AlreadyAssigned(assignee_id)
     return ComplaintStatus.ASSIGNED if complaint.status is ComplaintStatus.NEW else complaint.status
+
+
+def plan_triage(complaint: Complaint, asked: TriageRequest, category: Category | None, policy: SlaPolicy | None
+                ) -> Triage:
+    """Check a re-triage of an open case and return what it sets; `category` is the one asked for, if any.
+
+    The new category must be usable and of the case's kind (praise does not become a complaint by re-filing it:
+    open a new case). A new priority moves both SLA clocks, still counted from the case's opening; a clock already
+    met stays met.
+    """
+    if complaint.status in CLOSED_STATUSES:
+        raise CaseClosed(complaint.status)
+    if asked.category is None and asked.priority is None:
+        raise InvalidInput("Give a new 'category' or 'priority'.", code="missing_field")
+    new_category = complaint.category if asked.category is None else check_category(asked.category, category)
+    if new_category.kind is not complaint.kind:
+        raise InvalidInput(f"A {complaint.kind.value} stays a {complaint.kind.value}: {new_category.code!r} is a "
+                           f"{new_category.kind.value} category.", code="category_kind_mismatch")
+    priority = asked.priority or complaint.priority
+    if new_category.code == complaint.category.code and priority is complaint.priority:
+        raise InvalidInput("The case already has this category and priority.", code="nothing_to_change")
+    first_response_due, resolution_due = due_times(policy, complaint.kind, priority, complaint.created_at)
+    comment = None if asked.comment is None else clean_body(asked.comment, "comment", MAX_COMMENT)
+    return Triage(category=new_category, priority=priority, first_response_due=first_response_due,
+                  resolution_due=resolution_due, comment=comment)
 
 
 def plan_status_change(complaint: Complaint, asked: StatusRequest, role: Role, now: datetime) -> StatusChange:

@@ -68,6 +68,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     OUTCOME_SET = "outcome_set"
     SUBSCRIBER_MERGED = "subscriber_merged"
+    TRIAGED = "triaged"  # its category or priority changed
 
 
 class ActorKind(StrEnum):
@@ -216,6 +217,27 @@ class StatusRequest:
     outcome_note: str | None = None
     duplicate_of: int | None = None
     expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class TriageRequest:
+    """A case put in another category or priority as asked; None keeps that one."""
+
+    category: str | None = None
+    priority: Priority | None = None
+    comment: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A validated re-triage: the category and priority a case takes, its SLA clocks due again from its opening."""
+
+    category: Category
+    priority: Priority
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    comment: str | None
 
 
 @dataclass(frozen=True)

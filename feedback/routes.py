@@ -27,6 +27,7 @@ from feedback.model import (
     Outcome,
     Priority,
     StatusRequest,
+    TriageRequest,
 )
 from feedback.sla import SlaPolicy
 from subscribers.keys import add_merge_participant
@@ -60,6 +61,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/complaints/{complaint_id}/comments", add_comment)
     app.router.add_post("/api/complaints/{complaint_id}/assign", assign)
     app.router.add_post("/api/complaints/{complaint_id}/status", change_status)
+    app.router.add_post("/api/complaints/{complaint_id}/triage", triage)
     rating_routes.setup(app)
 
 
@@ -211,6 +213,22 @@ async def change_status(request: web.Request) -> web.Response:
     changed, events = await service.change_status(request.app[DB], request.app[PUBLISHER], _complaint_id(request),
                                                   asked, request[PRINCIPAL], now)
     return web.json_response({"complaint": complaint_json(changed, now), "events": [event_json(e) for e in events]})
+
+
+@allow(*STAFF_ROLES)
+async def triage(request: web.Request) -> web.Response:
+    """Put an open case in another category or priority (supervisors, admins, or its assignee)."""
+    body = await json_object(request)
+    priority = optional(body, "priority", str)
+    category = optional(body, "category", str, max_length=MAX_CATEGORY_CODE)
+    asked = TriageRequest(category=category,
+                          priority=None if priority is None else _choice(Priority, priority, "priority"),
+                          comment=optional(body, "comment", str),
+                          expected_version=optional(body, "expected_version", int))
+    now = datetime.now(UTC)
+    changed, event = await service.triage(request.app[DB], request.app[PUBLISHER], request.app[SLA_POLICY],
+                                          _complaint_id(request), asked, request[PRINCIPAL], now)
+    return web.json_response({"complaint": complaint_json(changed, now), "events": [event_json(event)]})
 
 
 def _actor(request: web.Request) -> Actor:

@@ -33,6 +33,7 @@ from feedback.model import (
     Links,
     StatusChange,
     StatusRequest,
+    TriageRequest,
 )
 from feedback.sla import SlaPolicy
 from subscribers import service as subscribers
@@ -146,6 +147,25 @@ async def assign(pool: asyncpg.Pool, publisher: Publisher, complaint_id: int, as
             conn, complaint_id, EventKind.ASSIGNED, _actor(by), now, from_status=current.status, to_status=status,
             details={"assignee_id": assignee_id, "assignee_name": assignee.display_name,
                      "previous_assignee_id": current.assignee_id})
+        changed = await _existing(conn, complaint_id)
+    await publisher.publish(complaint_changed(changed, event, now))
+    return changed, event
+
+
+async def triage(pool: asyncpg.Pool, publisher: Publisher, policy: SlaPolicy, complaint_id: int, asked: TriageRequest,
+                 by: Principal, now: datetime) -> tuple[Complaint, ComplaintEvent]:
+    """Put an open case in another category or priority (supervisors, admins or its assignee); the clocks follow."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await _locked(conn, complaint_id)
+        complaints.check_version(current, asked.expected_version)
+        complaints.check_may_handle(by.role, by.id, current)
+        category = None if asked.category is None else await store.category(conn, asked.category)
+        planned = complaints.plan_triage(current, asked, category, policy)
+        await store.triage_complaint(conn, complaint_id, planned, now)
+        event = await store.insert_event(
+            conn, complaint_id, EventKind.TRIAGED, _actor(by), now, body=planned.comment,
+            details={"category": planned.category.code, "previous_category": current.category.code,
+                     "priority": planned.priority.value, "previous_priority": current.priority.value})
         changed = await _existing(conn, complaint_id)
     await publisher.publish(complaint_changed(changed, event, now))
     return changed, event

@@ -28,6 +28,7 @@ from feedback.model import (
     Outcome,
     Priority,
     StatusChange,
+    Triage,
 )
 
 _CATEGORY_COLUMNS = "code, name_en, name_fa, default_priority, position, is_active, kind"
@@ -80,6 +81,11 @@ ASSIGN_COMPLAINT = """
 CHANGE_STATUS = """
     UPDATE complaints SET status = $2, outcome = $3, outcome_note = $4, duplicate_of = $5, closed_at = $6,
         version = version + 1, updated_at = $7, first_response_at = coalesce(first_response_at, $7)
+    WHERE id = $1
+"""
+TRIAGE_COMPLAINT = """
+    UPDATE complaints SET category = $2, priority = $3, first_response_due = $4, resolution_due = $5,
+        version = version + 1, updated_at = $6, first_response_at = coalesce(first_response_at, $6)
     WHERE id = $1
 """
 COMPLAINT_EXISTS = "SELECT EXISTS (SELECT FROM complaints WHERE id = $1)"
@@ -191,6 +197,12 @@ async def change_status(conn: asyncpg.Connection, complaint_id: int, change: Sta
     """Move a case to its next status with what that status needs (outcome, duplicate, close time)."""
     await conn.execute(CHANGE_STATUS, complaint_id, change.to_status.value, _value(change.outcome),
                        change.outcome_note, change.duplicate_of, change.closed_at, at)
+
+
+async def triage_complaint(conn: asyncpg.Connection, complaint_id: int, triage: Triage, at: datetime) -> None:
+    """Put a case in its new category and priority, with the clocks they set."""
+    await conn.execute(TRIAGE_COMPLAINT, complaint_id, triage.category.code, triage.priority.value,
+                       triage.first_response_due, triage.resolution_due, at)
 
 
 async def complaint(conn: asyncpg.Connection, complaint_id: int) -> Complaint | None:

@@ -429,3 +429,57 @@ async def test_a_slow_transaction_s_change_is_read_once_it_commits_never_skipped
         await transaction.commit()
     after = await reporting.complaints_changed_since(db, meanwhile.cursor)
     assert [(f.id, f.priority.value) for f in after.facts] == [(slow["id"], "urgent"), (quick["id"], "normal")]
+
+
+async def test_an_open_case_is_re_triaged_with_its_clocks_moved_and_the_change_in_its_history(client, login, db):
+    operator, as_operator = await login("operator")
+    _, as_other = await login("operator")
+    _, as_supervisor = await login("supervisor")
+    case = await open_case(client, as_operator)
+    assert (case["category"], case["priority"]) == ("rude_driver", "normal")
+    url = f"/api/complaints/{case['id']}/triage"
+
+    found = await call(client, "POST", url, 200, as_supervisor,
+                       {"category": "late_pickup", "priority": "high", "comment": "The caller meant the wait."})
+    triaged = found["complaint"]
+    assert (triaged["category"], triaged["priority"]) == ("late_pickup", "high")
+    assert triaged["category_names"]["en"] and triaged["version"] == case["version"] + 1
+    opened = datetime.fromisoformat(case["created_at"])
+    # High: first response within an hour, resolution within a day, both still from the opening.
+    assert datetime.fromisoformat(triaged["sla"]["first_response"]["due_at"]) - opened == timedelta(hours=1)
+    assert datetime.fromisoformat(triaged["sla"]["resolution"]["due_at"]) - opened == timedelta(hours=24)
+    assert triaged["first_response_at"] is not None  # re-triaging is doing something with the case
+    [entry] = found["events"]
+    assert entry["kind"] == "triaged" and entry["body"] == "The caller meant the wait."
+    assert entry["details"] == {"category": "late_pickup", "previous_category": "rude_driver",
+                                "priority": "high", "previous_priority": "normal"}
+    assert (await history(client, as_supervisor, case["id"]))[-1] == entry
+    assert await listed(client, as_supervisor, "category=late_pickup") == [case["id"]]
+
+    # Its assignee may re-triage it too; another operator may not.
+    await call(client, "POST", f"/api/complaints/{case['id']}/assign", 200, as_supervisor, {"assignee_id": operator.id})
+    by_assignee = await call(client, "POST", url, 200, as_operator, {"priority": "urgent"})
+    assert by_assignee["complaint"]["priority"] == "urgent"
+    before = await call(client, "GET", f"/api/complaints/{case['id']}", 200, as_supervisor)
+    closed = await open_case(client, as_operator)
+    await step(client, as_supervisor, closed["id"], status="rejected")
+    refusals = [
+        (as_other, url, {"priority": "low"}, 403, "not_your_case"),
+        (as_supervisor, url, {}, 400, "missing_field"),
+        (as_supervisor, url, {"category": "no_such_thing"}, 400, "unknown_category"),
+        (as_supervisor, url, {"category": "courteous_driver"}, 400, "category_kind_mismatch"),
+        (as_supervisor, url, {"category": "late_pickup", "priority": "urgent"}, 400, "nothing_to_change"),
+        (as_supervisor, url, {"priority": "soon"}, 400, "invalid_choice"),
+        (as_supervisor, url, {"priority": 3}, 400, "wrong_type"),
+        (as_supervisor, url, {"priority": "low", "expected_version": 1}, 409, "complaint_changed"),
+        (as_supervisor, f"/api/complaints/{closed['id']}/triage", {"priority": "low"}, 409, "case_closed"),
+        (as_supervisor, "/api/complaints/999999/triage", {"priority": "low"}, 404, "complaint_not_found"),
+    ]
+    events_before = await db.fetchval("SELECT count(*) FROM complaint_events")
+    for headers, path, body, status, code in refusals:
+        refused = await call(client, "POST", path, status, headers, body)
+        assert refused["error"]["code"] == code, (body, refused)
+        assert refused["error"]["message"]
+    after = await call(client, "GET", f"/api/complaints/{case['id']}", 200, as_supervisor)
+    assert after == before
+    assert await db.fetchval("SELECT count(*) FROM complaint_events") == events_before

@@ -226,3 +226,35 @@ async def test_an_operator_works_only_the_cases_assigned_to_them(open_console: O
     await page.click(".step-form button[type=submit]")
     await expect(view.locator(".case-head .case-status")).to_have_text("Pending", timeout=LIVE)
     assert not console.page_errors  # type: ignore[attr-defined]
+
+
+async def test_a_supervisor_re_triages_a_misfiled_case_by_keyboard(open_console: OpenConsole) -> None:
+    operator = await open_console("operator", lang="en")
+    case = await open_case(operator, description="Waited 25 minutes at the door.")
+    console = await open_console("supervisor", lang="en")
+    page = await on_cases(console)
+    await case_row(page, case["id"]).click()
+    view = page.locator(f'.case-view[data-case-id="{case["id"]}"]')
+    await expect(view.locator(".case-head .case-priority")).to_have_text("Normal", timeout=LIVE)
+    await page.locator(".case-view h4").first.click()
+    await console.press("KeyT")
+    form = view.locator('.step-form[data-step="triage"]')
+    await expect(form).to_be_visible()
+    # Only complaint categories are offered for a complaint, the current one chosen.
+    await expect(form.locator("select[name=category]")).to_have_value("rude_driver")
+    offered = await form.locator("select[name=category] option").evaluate_all("os => os.map(o => o.value)")
+    assert "late_pickup" in offered and "courteous_driver" not in offered
+    await form.locator("select[name=category]").select_option("late_pickup")
+    await form.locator("select[name=priority]").select_option("high")
+    await form.locator("textarea[name=triage-comment]").fill("It was about the wait, not the driver.")
+    await console.press("Control+Enter")
+    await expect(view.locator(".case-head .case-priority")).to_have_text("High", timeout=LIVE)
+    entry = view.locator('.case-events li[data-kind="triaged"]')
+    await expect(entry).to_contain_text("re-triaged: Late pickup · High")
+    await expect(entry).to_contain_text("It was about the wait, not the driver.")
+    await expect(view.locator(".case-facts")).to_contain_text("Late pickup")
+    await console.press("Escape")
+    await expect(case_row(page, case["id"])).to_contain_text("Late pickup")
+    shown = await console.api("GET", f"/api/complaints/{case['id']}")
+    assert (shown["complaint"]["category"], shown["complaint"]["priority"]) == ("late_pickup", "high")
+    assert not console.page_errors  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """The workflow of a case as pure rules: what each step needs, who may take it, and how a case ends by its kind."""
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from feedback.complaints import (
     check_version,
     plan_assignment,
     plan_status_change,
+    plan_triage,
 )
 from feedback.errors import (
     AlreadyAssigned,
@@ -31,7 +32,9 @@ from feedback.model import (
     Outcome,
     Priority,
     StatusRequest,
+    TriageRequest,
 )
+from feedback.sla import SlaPolicy
 from taxicrm.auth import Role
 from taxicrm.errors import DomainError
 
@@ -147,3 +150,41 @@ def test_illegal_steps_are_the_workflow_s_own_error():
     with pytest.raises(IllegalStatusChange):
         plan_status_change(dataclasses.replace(case(S.DUPLICATE)), StatusRequest(S.RESOLVED, outcome=Outcome.NO_ACTION),
                            Role.ADMIN, NOW)
+
+
+POLICY = SlaPolicy.from_settings({"low": 240, "normal": 120, "high": 60, "urgent": 15},
+                                 {"low": 120, "normal": 72, "high": 24, "urgent": 8})
+LATE = Category("late_pickup", "Late pickup", "تأخیر در رسیدن", Priority.NORMAL, 10, is_active=True)
+
+
+def test_a_re_triage_takes_the_new_category_and_priority_and_moves_the_clocks_from_the_opening():
+    planned = plan_triage(case(S.ASSIGNED, assignee_id=4), TriageRequest(category="late_pickup",
+                          priority=Priority.URGENT, comment="  It was about the wait. "), LATE, POLICY)
+    assert planned.category is LATE and planned.priority is Priority.URGENT
+    assert planned.first_response_due == NOW + timedelta(minutes=15)
+    assert planned.resolution_due == NOW + timedelta(hours=8)
+    assert planned.comment == "It was about the wait."
+    # The priority alone keeps the category.
+    alone = plan_triage(case(), TriageRequest(priority=Priority.LOW), None, POLICY)
+    assert alone.category is RUDE and alone.resolution_due == NOW + timedelta(hours=120)
+
+
+@pytest.mark.parametrize(("current", "asked", "found", "code"), [
+    (case(S.RESOLVED), TriageRequest(priority=Priority.HIGH), None, "case_closed"),
+    (case(S.DUPLICATE), TriageRequest(priority=Priority.HIGH), None, "case_closed"),
+    (case(), TriageRequest(), None, "missing_field"),
+    (case(), TriageRequest(category="nope"), None, "unknown_category"),
+    (case(), TriageRequest(category="late_pickup"), dataclasses.replace(LATE, is_active=False), "retired_category"),
+    (case(), TriageRequest(category="courteous_driver"), KIND, "category_kind_mismatch"),
+    (case(kind=Kind.PRAISE), TriageRequest(category="rude_driver"), RUDE, "category_kind_mismatch"),
+    (case(), TriageRequest(category="rude_driver", priority=Priority.NORMAL), RUDE, "nothing_to_change"),
+])
+def test_a_re_triage_of_a_closed_case_or_to_nothing_new_or_a_wrong_category_is_refused(current, asked, found, code):
+    with pytest.raises(DomainError) as refused:
+        plan_triage(current, asked, found, POLICY)
+    assert refused.value.code == code
+
+
+def test_praise_re_triaged_still_runs_no_clock():
+    planned = plan_triage(case(kind=Kind.PRAISE), TriageRequest(priority=Priority.HIGH), None, POLICY)
+    assert planned.first_response_due is None and planned.resolution_due is None

@@ -1,15 +1,15 @@
 // One case in full, in a dialog over the complaints page: what it is about, its SLA clocks, the workflow's steps
-// (assign, pending, resolve with an outcome, reject, duplicate, reopen), a comment box, the history, and the
+// (assign, re-triage, pending, resolve with an outcome, reject, duplicate, reopen), a comment box, the history, and the
 // evidence. It follows the case live while open (the page calls `reload` when the case changes).
 //
-// Keys, when not typing: A assign, P pending, R resolve, J reject, D duplicate, O reopen, C comment; in a form,
+// Keys, when not typing: A assign, T re-triage, P pending, R resolve, J reject, D duplicate, O reopen, C comment; in a form,
 // Ctrl+Enter sends it; Esc closes the dialog.
 
 import { ApiError, get, post } from "../api.js";
 import { clear, h, ltr, openDialog, toast, typing } from "../dom.js";
 import { asciiDigits, dateTime, digits } from "../format.js";
 import { addStrings, lang, t } from "../i18n.js";
-import { HANDLERS, OPEN, OUTCOMES, TRANSITIONS, caseNumber, categoryName, clockText, isOverdue, kindBadge,
+import { HANDLERS, OPEN, OUTCOMES, PRIORITIES, TRANSITIONS, caseNumber, categoryName, clockText, isOverdue, kindBadge,
   priorityBadge, statusBadge } from "./cases.js";
 import { evidenceLoading, evidenceView } from "./evidence.js";
 
@@ -24,8 +24,10 @@ addStrings({
     "case.assignTo": "Assign to", "case.assignMe": "Assign to me", "case.choose": "Choose…",
     "case.action.assign": "Assign", "case.action.assigned": "Back to assigned", "case.action.pending": "Pending",
     "case.action.resolved": "Resolve", "case.action.rejected": "Reject", "case.action.duplicate": "Duplicate",
-    "case.action.reopen": "Reopen",
-    "case.keys": "A assign · P pending · R resolve · J reject · D duplicate · O reopen · C comment · Ctrl+Enter send · Esc close",
+    "case.action.reopen": "Reopen", "case.action.triage": "Re-triage",
+    "case.priority": "Priority", "case.triageWhy": "Why (optional)",
+    "case.event.triaged": "re-triaged: {category} · {priority}",
+    "case.keys": "A assign · T re-triage · P pending · R resolve · J reject · D duplicate · O reopen · C comment · Ctrl+Enter send · Esc close",
     "case.readOnly": "Only a supervisor, an admin or the assignee moves this case along; anyone may comment.",
     "case.changedMeanwhile": "Someone changed the case meanwhile; it was reloaded. Check it and try again.",
     "case.event.opened": "opened the case", "case.event.assigned": "assigned it to {name}",
@@ -44,8 +46,10 @@ addStrings({
     "case.assignTo": "واگذاری به", "case.assignMe": "واگذاری به خودم", "case.choose": "انتخاب کنید…",
     "case.action.assign": "واگذاری", "case.action.assigned": "بازگشت به واگذارشده", "case.action.pending": "در انتظار",
     "case.action.resolved": "رسیدگی", "case.action.rejected": "رد", "case.action.duplicate": "تکراری",
-    "case.action.reopen": "بازگشایی",
-    "case.keys": "A واگذاری · P در انتظار · R رسیدگی · J رد · D تکراری · O بازگشایی · C یادداشت · Ctrl+Enter ثبت · Esc بستن",
+    "case.action.reopen": "بازگشایی", "case.action.triage": "تغییر موضوع یا اولویت",
+    "case.priority": "اولویت", "case.triageWhy": "دلیل (اختیاری)",
+    "case.event.triaged": "موضوع و اولویت را تغییر داد: {category} · {priority}",
+    "case.keys": "A واگذاری · T تغییر موضوع · P در انتظار · R رسیدگی · J رد · D تکراری · O بازگشایی · C یادداشت · Ctrl+Enter ثبت · Esc بستن",
     "case.readOnly": "تنها سرپرست، مدیر یا مسئول پرونده آن را پیش می‌برد؛ یادداشت را همه می‌توانند بنویسند.",
     "case.changedMeanwhile": "کس دیگری در این فاصله پرونده را تغییر داد؛ دوباره بارگذاری شد. بررسی کنید و دوباره بکوشید.",
     "case.event.opened": "پرونده را باز کرد", "case.event.assigned": "به {name} واگذار کرد",
@@ -57,7 +61,7 @@ addStrings({
 });
 
 // Letters by their place on the keyboard (event.code), so they work with a Persian layout too.
-const KEYS = { KeyA: "assign", KeyP: "pending", KeyR: "resolved", KeyJ: "rejected", KeyD: "duplicate",
+const KEYS = { KeyA: "assign", KeyT: "triage", KeyP: "pending", KeyR: "resolved", KeyJ: "rejected", KeyD: "duplicate",
   KeyO: "reopen", KeyC: "comment" };
 
 function errorText(err) {
@@ -186,6 +190,7 @@ export function openCase(id, page) {
     const allowed = TRANSITIONS[status];
     const list = [];
     if (HANDLERS.has(page.me.role) && OPEN.has(status)) list.push("assign");
+    if (OPEN.has(status)) list.push("triage");
     if (status === "pending" && complaint.assignee_id != null) list.push("assigned");
     for (const s of ["pending", "resolved", "rejected", "duplicate"]) {
       if (allowed.includes(s) && OPEN.has(status)) list.push(s);
@@ -223,6 +228,19 @@ export function openCase(id, page) {
         h("button", { type: "button", class: "assign-me", onclick: () => { who.value = String(page.me.id);
           form.requestSubmit(); } }, t("case.assignMe")));
       payload = () => (who.value ? ["assign", { assignee_id: Number(who.value) }] : null);
+    } else if (name === "triage") {
+      const category = h("select", { name: "category" });
+      const priority = h("select", { name: "priority" }, PRIORITIES.map((p) =>
+        h("option", { value: p, selected: p === complaint.priority }, t(`case.priority.${p}`))));
+      const why = h("textarea", { name: "triage-comment", rows: 2, maxlength: 4000 });
+      page.categories().then((list) => category.append(...list
+        .filter((c) => c.kind === complaint.kind && (c.is_active || c.code === complaint.category))
+        .map((c) => h("option", { value: c.code, selected: c.code === complaint.category },
+          c.names[lang()] || c.names.en))));
+      fields.push(h("label", {}, t("case.category"), category), h("label", {}, t("case.priority"), priority),
+        h("label", {}, t("case.triageWhy"), why));
+      payload = () => ["triage", { category: category.value || null, priority: priority.value,
+        comment: why.value.trim() || null }];
     } else {
       const comment = h("textarea", { name: "step-comment", rows: 2, maxlength: 4000 });
       let outcome = null, note = null, duplicate = null;
@@ -326,6 +344,8 @@ export function openCase(id, page) {
         d.outcome_note ? ` — ${d.outcome_note}` : "",
         d.driver_suspension ? h("span", { class: "badge bad suspension" }, " ",
           t(d.driver_suspension.already_suspended ? "case.event.alreadySuspended" : "case.event.suspension")) : null];
+      case "triaged": return t("case.event.triaged", {
+        category: page.categoryName(d.category), priority: t(`case.priority.${d.priority}`) });
       default: return t(`case.event.${e.kind}`);
     }
   }

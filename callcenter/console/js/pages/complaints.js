@@ -279,6 +279,11 @@ class CasesPage {
     this.detail = openCase(id, {
       me: this.me, names: this.names, driverName: (driverId) => this.driverName(driverId),
       upsert: (c) => this.upsert(c), assignees: () => this.assignees(),
+      categories: () => this.loadCategories().then(() => this.categories),
+      categoryName: (code) => {
+        const found = this.categories.find((c) => c.code === code);
+        return found ? found.names[lang()] || found.names.en : code;
+      },
       onClosed: (panel) => { if (this.detail === panel) this.detail = null; },
     });
   }
