@@ -17,6 +17,7 @@ from feedback.errors import (
     RetiredCategory,
     StepIncomplete,
     SuspensionNeedsAdmin,
+    TooManyCustomerReports,
     UnknownCategory,
 )
 from feedback.model import (
@@ -42,6 +43,8 @@ from taxicrm.errors import InvalidInput
 MAX_DESCRIPTION: Final = 4000
 MAX_COMMENT: Final = 4000
 MAX_OUTCOME_NOTE: Final = 2000
+# How many cases a customer may open about one ride from the customer page or a rating link.
+MAX_CUSTOMER_REPORTS_PER_RIDE: Final = 3
 OPEN_STATUSES: Final = frozenset({ComplaintStatus.NEW, ComplaintStatus.ASSIGNED, ComplaintStatus.PENDING})
 CLOSED_STATUSES: Final = frozenset(ComplaintStatus) - OPEN_STATUSES
 
@@ -81,6 +84,19 @@ def check_category(code: str, found: Category | None) -> Category:
     if not found.is_active:
         raise RetiredCategory(code)
     return found
+
+
+def check_customer_report(code: str, found: Category | None, earlier_reports: int) -> Category:
+    """Return the category a customer's report about a ride may use, or raise.
+
+    Customers report complaints (their praise comes as a rating), a few per ride.
+    """
+    category = check_category(code, found)
+    if category.kind is not Kind.COMPLAINT:
+        raise InvalidInput(f"{code!r} is not a complaint category.", code="category_kind_mismatch")
+    if earlier_reports >= MAX_CUSTOMER_REPORTS_PER_RIDE:
+        raise TooManyCustomerReports(MAX_CUSTOMER_REPORTS_PER_RIDE)
+    return category
 
 
 def clean_body(raw: str, name: str, max_length: int) -> str:

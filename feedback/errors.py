@@ -182,3 +182,13 @@ class RatingLinkExpired(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This rating link has expired; the center can send a new one.")
+
+
+class TooManyCustomerReports(Conflict):
+    """A customer has reported enough about one ride; the center follows those up (by phone for anything more)."""
+
+    code = "too_many_reports"
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"You have already sent {most} reports about this trip; the center will contact you. "
+                         "Please call the center for anything more.")

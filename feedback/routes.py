@@ -11,7 +11,7 @@ from aiohttp import web
 
 from callcenter import service as staff
 from callcenter.keys import add_card_section
-from feedback import complaints, evidence, rating_routes, rating_service, service, store, taxonomy
+from feedback import complaints, customer_routes, evidence, rating_routes, rating_service, service, store, taxonomy
 from feedback.events import LINKS, category_json, complaint_json, event_json
 from feedback.keys import LINK_KEY, SLA_POLICY
 from feedback.model import (
@@ -63,6 +63,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/complaints/{complaint_id}/status", change_status)
     app.router.add_post("/api/complaints/{complaint_id}/triage", triage)
     rating_routes.setup(app)
+    customer_routes.setup(app)
 
 
 async def _link_key(app: web.Application) -> AsyncIterator[None]:

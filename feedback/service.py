@@ -23,6 +23,7 @@ from feedback.model import (
     Category,
     CategoryEdit,
     Complaint,
+    ComplaintChannel,
     ComplaintEvent,
     ComplaintFilter,
     ComplaintRecord,
@@ -31,6 +32,7 @@ from feedback.model import (
     EventKind,
     Kind,
     Links,
+    NewComplaint,
     StatusChange,
     StatusRequest,
     TriageRequest,
@@ -93,17 +95,47 @@ async def open_complaint(pool: asyncpg.Pool, publisher: Publisher, policy: SlaPo
         await subscribers.get_subscriber(pool, SubscriberId(request.links.subscriber_id))
     new = complaints.new_complaint(request, category, links, by.id, now, policy)
     async with pool.acquire() as conn, conn.transaction():
-        try:
-            complaint_id = await store.insert_complaint(conn, new)
-        except asyncpg.ForeignKeyViolationError as err:
-            what = _LINK_CONSTRAINTS.get(err.constraint_name or "")
-            if what is None:
-                raise
-            raise LinkNotFound(what, getattr(links, f"{what}_id")) from err
-        await store.insert_event(conn, complaint_id, EventKind.OPENED, by, now, to_status=ComplaintStatus.NEW)
-        opened = await _existing(conn, complaint_id)
+        opened = await _insert_opened(conn, new, by)
     await publisher.publish(complaint_opened(opened, now))
     return opened
+
+
+async def open_by_customer(pool: asyncpg.Pool, publisher: Publisher, policy: SlaPolicy, ride_id: int, category: str,
+                           description: str, now: datetime) -> Complaint:
+    """Record a customer's own report about their ride (from the customer page or a rating link) as a new case.
+
+    The case is about the ride, its subscriber and driver, came by the customer page and was opened by the
+    customer; a few such reports per ride are taken (complaints.MAX_CUSTOMER_REPORTS_PER_RIDE).
+    """
+    links = await _known_links(pool, Links(ride_id=ride_id))
+    asked = ComplaintRequest(category=category, description=description, channel=ComplaintChannel.CUSTOMER_PAGE,
+                             links=links)
+    by = Actor(ActorKind.CUSTOMER, links.subscriber_id)  # a walk-in customer has no record to name
+    async with pool.acquire() as conn, conn.transaction():
+        earlier = await store.customer_reports(conn, ride_id, lock=True)
+        found = complaints.check_customer_report(category, await store.category(conn, category), len(earlier))
+        opened = await _insert_opened(conn, complaints.new_complaint(asked, found, links, None, now, policy), by)
+    await publisher.publish(complaint_opened(opened, now))
+    return opened
+
+
+async def customer_reports(pool: asyncpg.Pool, ride_id: int) -> tuple[list[Category], list[Complaint]]:
+    """Return what a customer may report a ride under (the complaint categories) and what they reported already."""
+    async with pool.acquire() as conn:
+        return (await store.categories(conn, kind=Kind.COMPLAINT), await store.customer_reports(conn, ride_id))
+
+
+async def _insert_opened(conn: asyncpg.Connection, new: NewComplaint, by: Actor) -> Complaint:
+    """Store a validated new case with its first history entry; a link to nothing is refused by name."""
+    try:
+        complaint_id = await store.insert_complaint(conn, new)
+    except asyncpg.ForeignKeyViolationError as err:
+        what = _LINK_CONSTRAINTS.get(err.constraint_name or "")
+        if what is None:
+            raise
+        raise LinkNotFound(what, getattr(new.links, f"{what}_id")) from err
+    await store.insert_event(conn, complaint_id, EventKind.OPENED, by, new.at, to_status=ComplaintStatus.NEW)
+    return await _existing(conn, complaint_id)
 
 
 async def list_complaints(pool: asyncpg.Pool, wanted: ComplaintFilter) -> list[Complaint]:

@@ -88,6 +88,17 @@ TRIAGE_COMPLAINT = """
         version = version + 1, updated_at = $6, first_response_at = coalesce(first_response_at, $6)
     WHERE id = $1
 """
+# A customer's own reports about a ride: opened on the customer page by nobody on the staff.
+CUSTOMER_REPORTS = f"""
+    SELECT {_COMPLAINT_COLUMNS} FROM {_COMPLAINT_FROM}
+    WHERE c.ride_id = $1 AND c.channel = 'customer_page' AND c.opened_by IS NULL
+    ORDER BY c.created_at, c.id
+"""
+# One customer report about a ride at a time, so the per-ride limit holds however fast they are sent (rides whose
+# ids share a remainder take turns too, which costs nothing at this rate).
+LOCK_RIDE_REPORTS = """
+    SELECT pg_advisory_xact_lock(hashtext('feedback.customer_reports'), ($1::bigint % 2147483647)::int)
+"""
 COMPLAINT_EXISTS = "SELECT EXISTS (SELECT FROM complaints WHERE id = $1)"
 # Still open, and either clock past due and not met (see feedback/sla.py).
 _OVERDUE = """(c.status IN ('new', 'assigned', 'pending') AND ((c.first_response_at IS NULL
@@ -180,6 +191,13 @@ async def insert_complaint(conn: asyncpg.Connection, new: NewComplaint) -> Compl
         INSERT_COMPLAINT, new.category, new.priority.value, new.channel.value, new.description, links.ride_id,
         links.subscriber_id, links.driver_id, links.call_id, links.operator_id, new.opened_by, new.at,
         new.kind.value, new.first_response_due, new.resolution_due))
+
+
+async def customer_reports(conn: asyncpg.Connection, ride_id: int, *, lock: bool = False) -> list[Complaint]:
+    """Return the reports the customer made about a ride themselves, oldest first; `lock` takes turns with others."""
+    if lock:
+        await conn.execute(LOCK_RIDE_REPORTS, ride_id)
+    return [_complaint(row) for row in await conn.fetch(CUSTOMER_REPORTS, ride_id)]
 
 
 async def complaint_exists(conn: asyncpg.Connection, complaint_id: int) -> bool:

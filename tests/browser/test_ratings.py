@@ -207,3 +207,42 @@ async def test_an_operator_rates_a_ride_from_the_board_on_a_follow_up_call_and_i
     text = await sms.input_value()
     assert text.startswith("Thank you for riding with us.") and console.url in text
     assert not console.page_errors  # type: ignore[attr-defined]
+
+
+async def test_the_customer_reports_a_problem_from_the_page_and_the_rating_link(
+        phone_page: Callable[..., Awaitable[Page]], service: ServiceProcess, driver_app: DriverApp,
+        open_console: OpenConsole, http: aiohttp.ClientSession, db: asyncpg.Pool) -> None:
+    ride_id, token = await book_online(service, http)
+    page = await phone_page(f"/book#/ride/{token}")
+    await expect(page.locator(".headline")).to_have_attribute("data-ride-status", "offering", timeout=LIVE)
+    await expect(page.locator(".report")).to_be_hidden()  # nothing to report before the trip is over
+    await drive(driver_app, ride_id)
+    box = page.locator(".report")
+    await expect(box.locator("h2")).to_have_text("Something went wrong?", timeout=LIVE)
+    await box.locator("button.open-report").click()
+    # Sending with nothing chosen or written says what is missing.
+    await box.locator("button.send-report").click()
+    await expect(box.locator(".form-error")).to_have_text("Choose what happened.")
+    await box.locator("select[name=report-category]").select_option("fare_dispute")
+    await box.locator("button.send-report").click()
+    await expect(box.locator(".form-error")).to_have_text("Tell us what happened.")
+    await box.locator("textarea[name=report-description]").fill("The fare was twice the estimate.")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
+    await box.locator("button.send-report").click()
+    await expect(box.locator(".thanks")).to_contain_text("We recorded your report as number")
+    await expect(box.locator(".report-state")).to_have_text("received")
+    row = await db.fetchrow("SELECT id, category, channel, description, opened_by FROM complaints WHERE ride_id = $1",
+                            ride_id)
+    assert (row["category"], row["channel"], row["description"], row["opened_by"]) == (
+        "fare_dispute", "customer_page", "The fare was twice the estimate.", None)
+    await expect(box.locator(f'.report[data-report-id="{row["id"]}"]')).to_be_visible()
+
+    # The center takes the case up; the rating link's page (in Persian) shows where it stands.
+    console = await open_console("supervisor", lang="en")
+    await console.api("POST", f"/api/complaints/{row['id']}/assign", json={"assignee_id": console.user.id})
+    link = await console.api("POST", f"/api/ratings/{ride_id}/link", status=201)
+    rate = await phone_page(link["path"], lang="fa")
+    await expect(rate.locator(".report-card .report-state")).to_have_text("در دست پیگیری", timeout=LIVE)
+    await expect(rate.locator(".report-card button.open-report")).to_have_text("گزارش مشکل")
+    await screenshot(rate, "report-fa")
+    assert page.errors == [] and rate.errors == []  # type: ignore[attr-defined]

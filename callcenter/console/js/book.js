@@ -13,6 +13,7 @@ import { addStrings, applyDocumentLang, lang, setLang, t } from "./i18n.js";
 import { Live } from "./live.js";
 import { createMap } from "./map.js";
 import { mountCustomerRating } from "./rating.js";
+import { mountCustomerReport } from "./customer_report.js";
 import { FINAL } from "./rides.js";
 
 addStrings({
@@ -359,7 +360,10 @@ function followScreen(token) {
   // Once the ride is over, the customer rates it here (feedback's widget, js/rating.js).
   const ratingBox = h("section", { class: "card rating", hidden: true });
   let ratingShown = false;
-  clear(root, ...frame(status, ratingBox, driverBox, h("div", { class: "map-wrap" }, mapBox), routeBox, actions,
+  // ...and may report a problem with it, however it ended (js/customer_report.js).
+  const reportBox = h("section", { class: "card report", hidden: true });
+  let reportShown = false;
+  clear(root, ...frame(status, ratingBox, reportBox, driverBox, h("div", { class: "map-wrap" }, mapBox), routeBox, actions,
     liveNote));
   const map = createMap(mapBox, { area: config.service_area, tilesUrl: config.map_tiles_url });
   const live = new Live(`/ws/rider?token=${encodeURIComponent(token)}`);
@@ -459,6 +463,10 @@ function followScreen(token) {
     if (ride.status === "completed" && !ratingShown) {
       ratingShown = true;
       mountCustomerRating(ratingBox, token, { rideId: ride.id });
+    }
+    if (FINAL.has(ride.status) && !reportShown) {
+      reportShown = true;
+      mountCustomerReport(reportBox, token, { rideId: ride.id });
     }
     if (FINAL.has(ride.status)) stop();
   }

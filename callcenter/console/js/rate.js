@@ -7,6 +7,7 @@ import { clear, h, ltr } from "./dom.js";
 import { dateTime, digits, setTimeZone } from "./format.js";
 import { addStrings, applyDocumentLang, lang, setLang, t } from "./i18n.js";
 import { mountCustomerRating, ratingErrorText } from "./rating.js";
+import { mountCustomerReport } from "./customer_report.js";
 
 addStrings({
   en: {
@@ -39,8 +40,10 @@ async function boot() {
     return;
   }
   const box = h("section", { class: "card rating-card" });
-  clear(root, ...frame(trip(view), box));
+  const reportBox = h("section", { class: "card report-card", hidden: true });
+  clear(root, ...frame(trip(view), box, reportBox));
   mountCustomerRating(box, token, { rideId: view.ride.id, view });
+  mountCustomerReport(reportBox, token, { rideId: view.ride.id });
 }
 
 function frame(...content) {
