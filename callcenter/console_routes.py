@@ -40,11 +40,12 @@ async def customer_page(request: web.Request) -> web.FileResponse:
 
 @public
 async def console_config(request: web.Request) -> web.Response:
-    """Tell both pages what they need first: the center's time zone, service area and map tiles."""
+    """Tell both pages what they need first: the center's time zone and calendar, service area and map tiles."""
     settings = request.app[SETTINGS]
     south, west, north, east = settings.service_area
     return web.json_response({
         "timezone": settings.timezone.key,
+        "calendar": settings.calendar,
         "service_area": {"south": south, "west": west, "north": north, "east": east},
         "map_tiles_url": settings.map_tiles_url,
         "offer_timeout_seconds": settings.offer_timeout_seconds,

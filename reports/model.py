@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from reports.calendar import Calendar
+
 
 class Feed(StrEnum):
     """A stream of facts the rollups fold in, each read from the domain that owns it."""
@@ -50,7 +52,7 @@ class Segment(StrEnum):
 
 @dataclass(frozen=True)
 class RollupBasis:
-    """What the rollups' hours and areas mean: the center's time zone and the hex grid's size and latitude.
+    """What the rollups' hours, months and areas mean: the center's time zone and calendar, and the hex grid's.
 
     Rollups built on another basis are rebuilt, since every hour and cell in them would mean something else.
     """
@@ -58,6 +60,7 @@ class RollupBasis:
     timezone: ZoneInfo
     hex_size_m: float
     hex_lat0: float
+    calendar: Calendar = Calendar.JALALI  # the months customers' cohorts count in
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,8 @@ class TierRow:
 class CohortRow:
     """Customers by the month of their first ride, and how many rode in it and in each month after."""
 
-    cohort: str  # YYYY-MM
+    cohort: str  # YYYY-MM in the center's calendar ("1405-01" for Farvardin 1405)
+    first_day: date  # the Gregorian date the month starts on
     size: int
     active: list[int]  # month 0 (the first) first
 

@@ -80,11 +80,6 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def months_after(first: date, later: date) -> int:
-    """Return how many calendar months `later`'s month is after `first`'s."""
-    return (later.year - first.year) * 12 + later.month - first.month
-
-
 def add_months(month: date, count: int) -> date:
     """Return the first day of the month `count` months after `month`'s."""
     index = month.year * 12 + month.month - 1 + count

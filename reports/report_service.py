@@ -16,6 +16,7 @@ from feedback import service as feedback
 from feedback import sla
 from feedback.complaints import OPEN_STATUSES
 from reports import churn, forecast, peaks, rankings, report_store, rfm
+from reports.calendar import Calendar, month_start
 from reports.cohorts import build_cohorts
 from reports.forecast import ForecastHour
 from reports.hexgrid import NO_CELL, HexGrid, unpack
@@ -45,7 +46,7 @@ from reports.model import (
     TierRow,
     TrendWeek,
 )
-from reports.periods import month_start, week_start, weekday_counts, weekday_of_dow
+from reports.periods import week_start, weekday_counts, weekday_of_dow
 from reports.report_store import CountedBy
 from subscribers import service as subscribers
 from subscribers.model import LoyaltyTier, SubscriberId
@@ -247,12 +248,13 @@ def _hex_describer(basis: RollupBasis) -> Callable[[int], _Description]:
     return describe
 
 
-async def customers(pool: asyncpg.Pool, period: Period) -> CustomersReport:
-    """Report cohorts, churned regulars, RFM segments with the at-risk list, and the loyalty tiers."""
+async def customers(pool: asyncpg.Pool, period: Period, calendar: Calendar) -> CustomersReport:
+    """Report cohorts (in the center's calendar months), churned regulars, RFM segments, at-risk customers, tiers."""
     as_of = period.until
     members, subscribed = await subscribers.loyalty_tiers(pool)
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
-        cohort_counts = await report_store.cohorts(conn, month_start(period.start), month_start(period.end))
+        cohort_counts = await report_store.cohorts(conn, month_start(period.start, calendar),
+                                                   month_start(period.end, calendar))
         groups = await report_store.rfm_groups(conn, period.end, rfm.RECENCY_DAYS[-1] + 1, rfm.FREQUENCY_RIDES[-1])
         at_risk = await _last_rode(conn, as_of, Segment.AT_RISK, by_revenue=True)
         churned = await _last_rode(conn, as_of, Segment.LOST, by_revenue=False)
@@ -266,7 +268,7 @@ async def customers(pool: asyncpg.Pool, period: Period) -> CustomersReport:
     segments = _segments(groups)
     everyone = (sum(r["rides"] for r in groups), sum(r["revenue_rials"] for r in groups))
     return CustomersReport(
-        cohorts=build_cohorts(cohort_counts, month_start(period.start), month_start(period.end)),
+        cohorts=build_cohorts(cohort_counts, period.start, period.end, calendar),
         churned_regulars=[ChurnedRegular(
             subscriber_id=r["subscriber_id"], name=names.get(r["subscriber_id"], f"#{r['subscriber_id']}"),
             rides=r["rides"], last_ride_at=r["last_ride_at"],

@@ -16,6 +16,7 @@ from callcenter.call_store import CALL_FACTS
 from dispatch.offer_store import OFFER_FACTS
 from dispatch.ride_store import RIDE_FACTS
 from feedback.reporting import COMPLAINT_FACTS, RATING_FACTS
+from reports.calendar import Calendar
 from reports.histograms import ANSWER_SECONDS, ASSIGN_BUCKET_SECONDS, ASSIGN_BUCKETS
 from reports.model import Feed, RollupBasis
 from reports.rfm import RIDES_CAP
@@ -207,6 +208,7 @@ REBUILD_RIDE_ROLLUPS = f"""
 """
 
 # Customers' figures come from their counted rides; their cohorts and shapes move with them, out and back in.
+# Their months are the center's calendar months (report_month, migrations/0015_report_calendar.sql).
 # Shapes count rides up to reports/rfm.py's RIDES_CAP, above every frequency threshold.
 _SHAPE_KEYS = ("last_day", "first_month", "rides")
 _SHAPE_COUNTERS = ("customers", "rides_total", "revenue_rials")
@@ -235,13 +237,13 @@ RETRACT_CUSTOMERS = """
 _COUNT_CUSTOMERS = f"""
     WITH months AS (
         INSERT INTO report_customer_months (subscriber_id, month, rides, revenue_rials)
-        SELECT subscriber_id, date_trunc('month', day)::date, count(*), sum(fare_rials)
+        SELECT subscriber_id, report_month(day, {{calendar}}), count(*), sum(fare_rials)
         FROM report_rides WHERE outcome = 'completed' AND {{which}} GROUP BY 1, 2
         RETURNING subscriber_id, month),
     customers AS (
         INSERT INTO report_customers (subscriber_id, first_month, first_ride_at, last_ride_at, last_day, rides,
                                       revenue_rials)
-        SELECT subscriber_id, date_trunc('month', min(day))::date, min(hour), max(hour), max(day), count(*),
+        SELECT subscriber_id, min(report_month(day, {{calendar}})), min(hour), max(hour), max(day), count(*),
                sum(fare_rials)
         FROM report_rides WHERE outcome = 'completed' AND {{which}} GROUP BY 1
         RETURNING *),
@@ -250,8 +252,8 @@ _COUNT_CUSTOMERS = f"""
     SELECT c.first_month, m.month, count(*) FROM months m JOIN customers c USING (subscriber_id) GROUP BY 1, 2
     ON CONFLICT (cohort, month) DO UPDATE SET customers = t.customers + EXCLUDED.customers
 """
-COUNT_SOME_CUSTOMERS = _COUNT_CUSTOMERS.format(which="subscriber_id = ANY($1::bigint[])", cap="$2")
-COUNT_ALL_CUSTOMERS = _COUNT_CUSTOMERS.format(which="subscriber_id IS NOT NULL", cap="$1")
+COUNT_SOME_CUSTOMERS = _COUNT_CUSTOMERS.format(which="subscriber_id = ANY($1::bigint[])", cap="$2", calendar="$3")
+COUNT_ALL_CUSTOMERS = _COUNT_CUSTOMERS.format(which="subscriber_id IS NOT NULL", cap="$1", calendar="$2")
 
 # Calls count once, when they end (callcenter/call_store.py reads an ended call once more, then never again).
 _CALL_OPERATORS = """
@@ -372,10 +374,10 @@ SAVE_CURSOR = """
     INSERT INTO report_feeds (feed, cursor, folded_at) VALUES ($1, $2, $3)
     ON CONFLICT (feed) DO UPDATE SET cursor = EXCLUDED.cursor, folded_at = EXCLUDED.folded_at
 """
-SELECT_BASIS = "SELECT timezone, hex_size_m, hex_lat0 FROM report_basis"
+SELECT_BASIS = "SELECT timezone, hex_size_m, hex_lat0, calendar FROM report_basis"
 SAVE_BASIS = """
-    INSERT INTO report_basis (timezone, hex_size_m, hex_lat0, built_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (id) DO UPDATE SET timezone = $1, hex_size_m = $2, hex_lat0 = $3, built_at = $4
+    INSERT INTO report_basis (timezone, hex_size_m, hex_lat0, calendar, built_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (id) DO UPDATE SET timezone = $1, hex_size_m = $2, hex_lat0 = $3, calendar = $4, built_at = $5
 """
 SELECT_ZONE_SIGNATURE = "SELECT signature FROM report_zone_signature"
 SAVE_ZONE_SIGNATURE = """
@@ -409,15 +411,15 @@ async def save_cursor(conn: asyncpg.Connection, feed: Feed, position: str, at: d
     await conn.execute(SAVE_CURSOR, feed.value, position, at)
 
 
-async def basis(conn: asyncpg.Connection) -> tuple[str, float, float] | None:
-    """Return the time zone name, hex size and latitude the rollups were built with, or None if never."""
+async def basis(conn: asyncpg.Connection) -> tuple[str, float, float, str] | None:
+    """Return the time zone name, hex size and latitude and calendar the rollups were built with, or None."""
     row = await conn.fetchrow(SELECT_BASIS)
-    return None if row is None else (row["timezone"], row["hex_size_m"], row["hex_lat0"])
+    return None if row is None else (row["timezone"], row["hex_size_m"], row["hex_lat0"], row["calendar"])
 
 
 async def save_basis(conn: asyncpg.Connection, built: RollupBasis, at: datetime) -> None:
     """Record what the rollups were built with."""
-    await conn.execute(SAVE_BASIS, built.timezone.key, built.hex_size_m, built.hex_lat0, at)
+    await conn.execute(SAVE_BASIS, built.timezone.key, built.hex_size_m, built.hex_lat0, built.calendar.value, at)
 
 
 async def zone_signature(conn: asyncpg.Connection) -> str | None:
@@ -450,11 +452,11 @@ async def fold_rides(conn: asyncpg.Connection, facts: str, timezone: str) -> lis
     return changed
 
 
-async def recount_customers(conn: asyncpg.Connection, subscriber_ids: Sequence[int]) -> None:
+async def recount_customers(conn: asyncpg.Connection, subscriber_ids: Sequence[int], calendar: Calendar) -> None:
     """Recompute these customers' figures, months, shapes and cohort places from their counted rides."""
     if subscriber_ids:
         await conn.execute(RETRACT_CUSTOMERS, list(subscriber_ids), RIDES_CAP)
-        await conn.execute(COUNT_SOME_CUSTOMERS, list(subscriber_ids), RIDES_CAP)
+        await conn.execute(COUNT_SOME_CUSTOMERS, list(subscriber_ids), RIDES_CAP, calendar.value)
 
 
 async def fold_calls(conn: asyncpg.Connection, facts: str, timezone: str) -> None:
@@ -477,11 +479,11 @@ async def fold_ratings(conn: asyncpg.Connection, facts: str, timezone: str) -> N
     await conn.execute(FOLD_RATINGS, facts, timezone)
 
 
-async def rebuild_from_domains(conn: asyncpg.Connection, timezone: str) -> None:
+async def rebuild_from_domains(conn: asyncpg.Connection, timezone: str, calendar: Calendar) -> None:
     """Recount everything from every fact of every domain (the rollups must be empty, the places filled)."""
     await conn.execute(REBUILD_RIDE_LEDGER, timezone)
     await conn.execute(REBUILD_RIDE_ROLLUPS, timezone)
-    await conn.execute(COUNT_ALL_CUSTOMERS, RIDES_CAP)
+    await conn.execute(COUNT_ALL_CUSTOMERS, RIDES_CAP, calendar.value)
     await conn.execute(REBUILD_CALLS, timezone)
     await conn.execute(REBUILD_OFFERS, timezone)
     await conn.execute(REBUILD_COMPLAINTS, timezone)

@@ -115,9 +115,10 @@ async def customers(request: web.Request) -> web.StreamResponse:
     """Report cohort retention, churned regulars, RFM segments with the at-risk list, and loyalty tiers."""
     period = _period(request)
     table = _choice(request, "table", CustomerTable, CustomerTable.COHORTS)
-    report = await report_service.customers(request.app[DB], period)
-    return await _respond(request, f"customers-{table.value.replace('_', '-')}", period, asdict(report),
-                          getattr(report, table.value))
+    calendar = request.app[REPORT_BASIS].calendar
+    report = await report_service.customers(request.app[DB], period, calendar)
+    return await _respond(request, f"customers-{table.value.replace('_', '-')}", period,
+                          {"calendar": calendar.value, **asdict(report)}, getattr(report, table.value))
 
 
 @allow(*READERS)

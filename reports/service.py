@@ -25,6 +25,7 @@ from dispatch.model import Zone
 from dispatch.zones import ZoneIndex
 from feedback import reporting
 from reports import rollup_store
+from reports.calendar import Calendar
 from reports.hexgrid import HEX_SIZE_M, HexGrid
 from reports.model import Feed, RollupBasis
 from taxicrm.changes import BEGINNING, ChangePage, ChangeWindow
@@ -39,13 +40,16 @@ _UNREACHABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.In
 
 
 def basis_of(settings: Settings) -> RollupBasis:
-    """Return the basis the service's settings call for: their time zone, a grid true at the service area."""
+    """Return the basis the service's settings call for: their time zone and calendar, a grid true at the area."""
     south, _, north, _ = settings.service_area
-    return RollupBasis(timezone=settings.timezone, hex_size_m=HEX_SIZE_M, hex_lat0=round((south + north) / 2, 3))
+    return RollupBasis(timezone=settings.timezone, hex_size_m=HEX_SIZE_M, hex_lat0=round((south + north) / 2, 3),
+                       calendar=Calendar(settings.calendar))
 
 
-# The defaults of TAXICRM_TIMEZONE and TAXICRM_SERVICE_AREA (Tehran), for a rebuild not told otherwise.
-DEFAULT_BASIS: Final = RollupBasis(timezone=ZoneInfo("Asia/Tehran"), hex_size_m=HEX_SIZE_M, hex_lat0=35.7)
+# The defaults of TAXICRM_TIMEZONE, TAXICRM_CALENDAR and TAXICRM_SERVICE_AREA (Tehran), for a rebuild not told
+# otherwise.
+DEFAULT_BASIS: Final = RollupBasis(timezone=ZoneInfo("Asia/Tehran"), hex_size_m=HEX_SIZE_M, hex_lat0=35.7,
+                                   calendar=Calendar.JALALI)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ async def _rebuild(pool: asyncpg.Pool, basis: RollupBasis | None, zones: Sequenc
         await rollup_store.change_zones(conn, _signature(zones))
         placing = _Placing(HexGrid(basis.hex_size_m, basis.hex_lat0), ZoneIndex(zones))
         await _place(conn, None, placing)
-        await rollup_store.rebuild_from_domains(conn, basis.timezone.key)
+        await rollup_store.rebuild_from_domains(conn, basis.timezone.key, basis.calendar)
         for feed in Feed:
             await rollup_store.save_cursor(conn, feed, snapshot, started)
         await rollup_store.save_basis(conn, basis, started)
@@ -137,7 +141,7 @@ class _Source:
 async def _fold_rides(conn: asyncpg.Connection, facts: str, basis: RollupBasis, placing: _Placing) -> None:
     await _place(conn, facts, placing)
     changed = await rollup_store.fold_rides(conn, facts, basis.timezone.key)
-    await rollup_store.recount_customers(conn, changed)
+    await rollup_store.recount_customers(conn, changed, basis.calendar)
 
 
 def _folding(fold: Callable[[asyncpg.Connection, str, str], Awaitable[None]]
@@ -198,5 +202,5 @@ async def _stored_basis(conn: asyncpg.Connection) -> RollupBasis | None:
     stored = await rollup_store.basis(conn)
     if stored is None:
         return None
-    timezone, size, lat0 = stored
-    return RollupBasis(timezone=ZoneInfo(timezone), hex_size_m=size, hex_lat0=lat0)
+    timezone, size, lat0, calendar = stored
+    return RollupBasis(timezone=ZoneInfo(timezone), hex_size_m=size, hex_lat0=lat0, calendar=Calendar(calendar))

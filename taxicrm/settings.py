@@ -186,6 +186,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Bearer token a Prometheus scraper may use for /metrics (admins may always read it)."),
     Setting("TAXICRM_TIMEZONE", "timezone", "Asia/Tehran", _timezone,
             "The center's time zone: times are shown in it, and reports and address ranking use its hours."),
+    Setting("TAXICRM_CALENDAR", "calendar", "jalali", _choice("jalali", "gregorian"),
+            "The center's calendar: reports count customers' months (cohorts) in it, jalali or gregorian."),
     Setting("TAXICRM_PHONE_REGION", "phone_region", "IR", _region,
             "Country whose numbering plan applies to numbers typed or received without a country code."),
     Setting("TAXICRM_AREA_CODE", "area_code", "21", _digits,
@@ -265,6 +267,7 @@ class Settings:
     login_window_seconds: int
     metrics_token: str | None
     timezone: ZoneInfo
+    calendar: str
     phone_region: str
     area_code: str
     webhook_secret: str | None

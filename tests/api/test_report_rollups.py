@@ -14,7 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatch.model import Driver
-from reports import service
+from reports import report_service, service
+from reports.calendar import Calendar, month_label, month_start
+from reports.model import Period
 from reports.routes import REPORT_BASIS
 from taxicrm.app import create_app
 from taxicrm.keys import DB
@@ -270,8 +272,11 @@ async def test_customers_are_counted_from_their_completed_rides_and_a_merge_move
 
     customers = await report(client, admin, "customers")
     this_month = customers["cohorts"][-1]
-    assert (this_month["cohort"], this_month["size"], this_month["active"]) == (
-        datetime.now(UTC).astimezone(ZoneInfo(customers["timezone"])).strftime("%Y-%m"), 2, [2])
+    today = datetime.now(UTC).astimezone(ZoneInfo(customers["timezone"])).date()
+    first_day = month_start(today, Calendar.JALALI)  # the center's calendar by default
+    assert (customers["calendar"], this_month["cohort"], this_month["first_day"]) == (
+        "jalali", month_label(first_day, Calendar.JALALI), first_day.isoformat())
+    assert (this_month["size"], this_month["active"]) == (2, [2])
     segments = {s["segment"]: s for s in customers["rfm"]}
     assert list(segments) == ["champions", "loyal", "potential", "new", "at_risk", "hibernating", "lost"]
     # Two rides lately: potential; one: new.
@@ -289,6 +294,14 @@ async def test_customers_are_counted_from_their_completed_rides_and_a_merge_move
     assert {s["segment"]: s["customers"] for s in customers["rfm"]}["potential"] == 1
     assert {t["tier"]: t["rides"] for t in customers["loyalty_tiers"]} == {
         "gold": 3, "silver": 0, "bronze": 0, "none": 0}
+
+    # A center on the Gregorian calendar: rollups built in Jalali months are rebuilt in its months.
+    gregorian = dataclasses.replace(client.app[REPORT_BASIS], calendar=Calendar.GREGORIAN)
+    await service.catch_up(db, gregorian)
+    assert await db.fetchval("SELECT calendar FROM report_basis") == "gregorian"
+    period = Period(today, today, gregorian.timezone)
+    [cohort] = (await report_service.customers(db, period, Calendar.GREGORIAN)).cohorts
+    assert (cohort.cohort, cohort.first_day, cohort.size) == (f"{today:%Y-%m}", today.replace(day=1), 1)
     await driver_app.close()
 
 

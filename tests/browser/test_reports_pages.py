@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from dispatch.model import Driver
+from reports.calendar import Calendar, month_label, month_start
 from tests.browser.conftest import Console
 from tests.driver_app import AZADI, DriverApp
 
@@ -202,13 +203,17 @@ async def test_the_reports_show_the_rides_calls_and_complaints_made_through_the_
         await expect(shown.locator('.map-marker[data-layer="areas"]')).to_have_count(len(placed))
     await console_screenshot(supervisor, "reports-areas")
 
-    # Customers: this month's cohort holds the new subscriber.
+    # Customers: this month's cohort (a Jalali month: the center's calendar) holds the new subscriber.
     customers = await folded(supervisor, "/api/reports/customers", lambda r: len(r["cohorts"]) >= 1)
     shown = await open_view(page, "customers")
-    month = datetime.now(CENTER).strftime("%Y-%m")
+    assert customers["calendar"] == "jalali"
+    first_day = month_start(datetime.now(CENTER).date(), Calendar.JALALI)
+    month = month_label(first_day, Calendar.JALALI)
     cohort = row_of(customers["cohorts"], "cohort", month)
-    assert cohort is not None and cohort["size"] >= 1, customers["cohorts"]
-    await expect(shown.locator(f'[data-chart="cohorts"] .cohort[data-cohort="{month}"]')).to_have_count(1)
+    assert cohort is not None and cohort["size"] >= 1 and cohort["first_day"] == first_day.isoformat(), customers
+    label = shown.locator(f'[data-chart="cohorts"] .cohort[data-cohort="{month}"] .row-label')
+    # Named in the center's calendar in English too ("Azar 1405 AP").
+    await expect(label).to_have_text(re.compile(rf"^\w+ {month[:4]} AP$"))
     for link in await shown.locator('[data-table="at-risk"] a[data-subscriber-id]').all():
         assert (await link.get_attribute("href") or "").startswith("#/subscribers/")
     header, lines = await download(page, shown.locator('[data-csv-table="rfm"]'))

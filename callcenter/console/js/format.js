@@ -45,7 +45,13 @@ export function dateTime(iso) {
 }
 // "10 Azar" / "1 Dec" for chart axes, and "Azar 1405" / "December 2026" for months.
 export function shortDate(iso) { return iso ? fmt({ month: "short", day: "numeric" }).format(new Date(iso)) : "—"; }
-export function monthYear(iso) { return iso ? fmt({ year: "numeric", month: "long" }).format(new Date(iso)) : "—"; }
+// A month and year in the center's calendar ("jalali" or "gregorian") whatever the console's language: the months
+// reports count customers in are the center's, not the reader's.
+export function calendarMonthYear(iso, calendar) {
+  const ca = calendar === "jalali" ? "persian" : "gregory";
+  const named = lang() === "fa" ? `fa-IR-u-ca-${ca}-nu-arabext` : `en-GB-u-ca-${ca}`;
+  return new Intl.DateTimeFormat(named, { timeZone: zone, year: "numeric", month: "long" }).format(new Date(iso));
+}
 export function weekday(iso) { return fmt({ weekday: "long" }).format(new Date(iso)); }
 
 // The first day of the week: Saturday (6) in Persian, Monday (1) in English; as Date.getDay() numbers.

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from reports import report_service, rollup_store
+from reports.calendar import Calendar
 from reports.hexgrid import HexGrid
 from reports.model import ComplaintsBy, Grid, Period, ServiceLevel
 from reports.service import DEFAULT_BASIS
@@ -37,14 +38,14 @@ def ride(due: datetime, *, status: str = "completed", subscriber_id: int | None 
             "commission_rials": fare * 15 // 100 if status == "completed" else None}
 
 
-async def fold_rides(db: asyncpg.Pool, rides: list[dict[str, Any]]) -> None:
+async def fold_rides(db: asyncpg.Pool, rides: list[dict[str, Any]], calendar: Calendar = Calendar.JALALI) -> None:
     """Fold ride facts in as the rollup job does (reports/service.py), pickups placed on the default grid."""
     facts = json.dumps(rides)
     async with db.acquire() as conn, conn.transaction():
         points = await rollup_store.new_points(conn, facts)
         await rollup_store.add_places(conn, [(lat, lng, GRID.cell_at(lat / 1000, lng / 1000), 0)
                                              for lat, lng in points])
-        await rollup_store.recount_customers(conn, await rollup_store.fold_rides(conn, facts, TEHRAN.key))
+        await rollup_store.recount_customers(conn, await rollup_store.fold_rides(conn, facts, TEHRAN.key), calendar)
 
 
 async def fold_calls(db: asyncpg.Pool, calls: list[dict[str, Any]]) -> None:
@@ -115,14 +116,22 @@ async def test_a_ride_that_changes_moves_between_counters_and_areas(db: asyncpg.
     assert [(a.area, a.label, a.rides) for a in zones.rows] == [(0, "Outside the zones", 1)]
 
 
-async def test_customers_cohorts_churned_regulars_and_the_at_risk_list(db: asyncpg.Pool) -> None:
+@pytest.mark.parametrize(("calendar", "cohorts"), [
+    # Jalali: Bahman 1402 (from 2024-01-21), Farvardin 1403 (from Nowruz, 2024-03-20), Tir 1403 (from 2024-06-21).
+    (Calendar.JALALI, [("1402-11", date(2024, 1, 21), 1, [1, 0]), ("1403-01", date(2024, 3, 20), 1, [1, 0]),
+                       ("1403-04", date(2024, 6, 21), 1, [1])]),
+    (Calendar.GREGORIAN, [("2024-01", date(2024, 1, 1), 1, [1, 1]), ("2024-03", date(2024, 3, 1), 1, [1, 1]),
+                          ("2024-06", date(2024, 6, 1), 1, [1])]),
+])
+async def test_customers_cohorts_churned_regulars_and_the_at_risk_list(db: asyncpg.Pool, calendar: Calendar,
+                                                                       cohorts: list[tuple[Any, ...]]) -> None:
     today = date(2024, 6, 30)
     as_of = Period(date(2024, 1, 1), today, TEHRAN)
     churned = [ride(local(today - timedelta(days=150 + n), 12), subscriber_id=1, fare=2_000_000) for n in range(6)]
     letdown = ride(local(today - timedelta(days=140), 12), status="no_driver_found", subscriber_id=1)
     slipping = [ride(local(today - timedelta(days=90 + n), 12), subscriber_id=2) for n in range(6)]
     fresh = [ride(local(today - timedelta(days=2), 12), subscriber_id=3)]
-    await fold_rides(db, [*churned, letdown, *slipping, *fresh])
+    await fold_rides(db, [*churned, letdown, *slipping, *fresh], calendar)
     async with db.acquire() as conn:
         await rollup_store.fold_complaints(conn, json.dumps([{
             "id": 1, "kind": "complaint", "category": "rude_driver", "status": "new",
@@ -130,9 +139,8 @@ async def test_customers_cohorts_churned_regulars_and_the_at_risk_list(db: async
             "first_response_at": None, "first_response_due": None, "resolution_due": None,
             "ride_id": slipping[0]["ride_id"], "subscriber_id": 2, "driver_id": 7, "operator_id": None}]), TEHRAN.key)
 
-    report = await report_service.customers(db, as_of)
-    assert [(c.cohort, c.size, c.active[:2]) for c in report.cohorts if c.size] == [
-        ("2024-01", 1, [1, 1]), ("2024-03", 1, [1, 1]), ("2024-06", 1, [1])]
+    report = await report_service.customers(db, as_of, calendar)
+    assert [(c.cohort, c.first_day, c.size, c.active[:2]) for c in report.cohorts if c.size] == cohorts
     assert [(c.subscriber_id, c.rides, c.last_event.kind) for c in report.churned_regulars] == [(1, 6, "no_driver")]
     assert [(c.subscriber_id, c.recency_days, c.rides) for c in report.at_risk] == [(2, 90, 6)]
     segments = {s.segment.value: s.customers for s in report.rfm}

@@ -1,6 +1,6 @@
 """Small rules of reports: histograms, rankings, peak cells, churn's last event, CSV exports."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from reports import rankings
 from reports.churn import last_event
@@ -71,7 +71,8 @@ def test_csv_exports_have_a_bom_a_header_flattened_records_and_numbered_lists():
     assert text.startswith("\ufeff")
     assert text[1:].splitlines() == ["kind,at,detail", f"complaint,{AT.isoformat()},رفتار راننده",
                                      f"ride,{AT.isoformat()},"]
-    assert to_csv([CohortRow("2024-01", 3, [3, 1])]).splitlines()[0] == "\ufeffcohort,size,active_0,active_1"
+    header = to_csv([CohortRow("2024-01", date(2024, 1, 1), 3, [3, 1])]).splitlines()[0]
+    assert header == "\ufeffcohort,first_day,size,active_0,active_1"
     header = to_csv([ChurnedRegular(1, "Ali", 9, AT, LastEvent("ride", AT, None))]).splitlines()[0]
     assert header.endswith("last_event_kind,last_event_at,last_event_detail")
     assert to_csv([]) == "\ufeff\r\n"

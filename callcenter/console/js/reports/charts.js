@@ -179,7 +179,7 @@ export function lineChart({ name, label, xLabels, series, format, tip, integer =
 }
 
 // Monthly cohorts: a row per cohort, its size, then the share of it active in month 0, 1, 2…; `head` names the
-// first two columns, `cohortLabel(cohort)` and `tip(cohort, month, active)` word the rest.
+// first two columns, `cohortLabel(row)` and `tip(cohort, month, active)` word the rest.
 export function cohortTriangle({ name, label, cohorts, head, cohortLabel, format, tip }) {
   if (!cohorts.length) return nothing(name, label);
   const R = rtl();
@@ -198,7 +198,7 @@ export function cohortTriangle({ name, label, cohorts, head, cohortLabel, format
       const y = HEAD_H + j * CH;
       return node("g", { class: "cohort", "data-cohort": c.cohort },
         node("text", { class: "axis row-label", x: mid(0, LABEL_W), y: y + CH / 2 + 4, "text-anchor": "middle" },
-          cohortLabel(c.cohort)),
+          cohortLabel(c)),
         node("text", { class: "axis", x: mid(LABEL_W, SIZE_W), y: y + CH / 2 + 4, "text-anchor": "middle" }, number(c.size)),
         c.active.map((active, i) => {
           const rate = c.size ? active / c.size : null;

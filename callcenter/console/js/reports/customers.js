@@ -3,8 +3,8 @@
 // risk, each a link to their record; the loyalty tiers.
 
 import { h } from "../dom.js";
-import { dateTime, digits, monthYear, money, number } from "../format.js";
-import { addStrings, lang, t } from "../i18n.js";
+import { calendarMonthYear, dateTime, digits, money, number } from "../format.js";
+import { addStrings, t } from "../i18n.js";
 import { barChart, cohortTriangle } from "./charts.js";
 import { card, count, known, pct } from "./common.js";
 import { dayIso } from "./period.js";
@@ -45,11 +45,8 @@ addStrings({
   },
 });
 
-// A cohort is a Gregorian month of the center's calendar ("2026-11"). Persian readers see it by the Jalali month
-// holding its middle, which is a different month for each Gregorian one.
-function cohortLabel(cohort) {
-  return monthYear(dayIso(`${cohort}-${lang() === "fa" ? "15" : "01"}`));
-}
+// A cohort is a month of the center's calendar (the report's `calendar`: Jalali by default), named by its first day.
+const cohortLabel = (calendar) => (cohort) => calendarMonthYear(dayIso(cohort.first_day), calendar);
 
 const segment = (key) => known(`cust.segment.${key}`, key);
 const subscriberLink = (row) => h("a", { href: `#/subscribers/${row.subscriber_id}`, "data-subscriber-id": row.subscriber_id },
@@ -105,8 +102,9 @@ export default {
       render(data) {
         links.forEach((link, table) => { link.href = csv({ table }); });
         cohorts.replaceChildren(cohortTriangle({ name: "cohorts", label: t("cust.cohorts"), cohorts: data.cohorts || [],
-          head: { cohort: t("cust.cohort"), size: t("cust.size") }, cohortLabel, format: pct,
-          tip: (c, month, active) => t("cust.cohort.tip", { cohort: cohortLabel(c.cohort), month: number(month),
+          head: { cohort: t("cust.cohort"), size: t("cust.size") }, cohortLabel: cohortLabel(data.calendar),
+          format: pct,
+          tip: (c, month, active) => t("cust.cohort.tip", { cohort: cohortLabel(data.calendar)(c), month: number(month),
             active: number(active), size: number(c.size), share: pct(c.size ? active / c.size : null) }) }));
         const segments = data.rfm || [];
         rfmChart.replaceChildren(barChart({ name: "rfm", label: t("cust.rfm.chart"), format: money,
