@@ -236,14 +236,14 @@ async def _zone_describer(pool: asyncpg.Pool) -> Callable[[int], _Description]:
 
 
 def _hex_describer(basis: RollupBasis) -> Callable[[int], _Description]:
-    """Name and centre of a hex cell by id ("q,r"); 0 is a ride with no location."""
+    """Name, centre and corners of a hex cell by id ("q,r"); 0 is a ride with no location."""
     grid = HexGrid(basis.hex_size_m, basis.hex_lat0)
 
     def describe(area: int) -> _Description:
         if area == NO_CELL:
             return NO_LOCATION, None, None
         q, r = unpack(area)
-        return f"{q},{r}", grid.center(area), None
+        return f"{q},{r}", grid.center(area), [(round(lat, 5), round(lng, 5)) for lat, lng in grid.corners(area)]
 
     return describe
 

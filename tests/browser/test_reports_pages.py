@@ -201,6 +201,14 @@ async def test_the_reports_show_the_rides_calls_and_complaints_made_through_the_
                                                                                            timeout=WAIT_MS)
         placed = [a for a in areas["rows"] if a["lat"] is not None]
         await expect(shown.locator('.map-marker[data-layer="areas"]')).to_have_count(len(placed))
+        # Each zone or cell with a border is drawn as its outline, filled with its shade.
+        outlined = [a for a in areas["rows"] if a["polygon"]]
+        assert grid == "zones" or outlined, areas  # every located cell has its corners
+        shapes = shown.locator('polygon.map-shape[data-layer="areas"]')
+        await expect(shapes).to_have_count(len(outlined))
+        for a in outlined:
+            corners = await shown.locator(f'polygon.map-shape[data-id="{a["area"]}"]').get_attribute("points")
+            assert corners is not None and len(corners.split()) == len(a["polygon"])
     await console_screenshot(supervisor, "reports-areas")
 
     # Customers: this month's cohort (a Jalali month: the center's calendar) holds the new subscriber.

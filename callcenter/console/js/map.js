@@ -3,6 +3,7 @@
 //
 //   const map = createMap(container, { area: {south, west, north, east}, tilesUrl });
 //   map.setMarkers("drivers", [{ id, lat, lng, kind, label, title }]);  // one call per layer replaces it
+//   map.setShapes("areas", [{ id, points: [[lat, lng], ...], kind, title }]);  // filled polygons under the markers
 //   map.onClick((lat, lng) => ...);        // a click (not a drag) on the map: pick a place
 //   map.onMarkerClick((marker, layer) => ...);
 //   map.fit();  map.fit([{lat, lng}, ...]);  map.panTo(lat, lng);  map.destroy();
@@ -79,8 +80,9 @@ export function createMap(container, { area, tilesUrl = null, attribution } = {}
   const gGrid = svg("g", { class: "map-grid" });
   const gTiles = svg("g", { class: "map-tiles" });
   const areaRect = svg("rect", { class: "map-area" });
+  const gShapes = svg("g", { class: "map-shapes" });
   const gMarkers = svg("g", { class: "map-markers" });
-  const surface = svg("svg", { class: "map-svg" }, gTiles, areaRect, gGrid, gMarkers);
+  const surface = svg("svg", { class: "map-svg" }, gTiles, areaRect, gGrid, gShapes, gMarkers);
   const scaleBar = h("span", { class: "map-scale-bar" });
   const scaleText = h("span", { class: "map-scale-text" });
   const button = (text, label, fn) => h("button", { type: "button", "aria-label": label, title: label, onclick: fn }, text);
@@ -99,6 +101,7 @@ export function createMap(container, { area, tilesUrl = null, attribution } = {}
   const view = { x: (box.x + box.x1) / 2, y: (box.y + box.y1) / 2, zoom: 10 };
   const size = { width: 0, height: 0 };
   const layers = new Map(); // layer name -> {group, items: [{marker, el, x, y}]}
+  const shapeLayers = new Map(); // layer name -> {group, items: [{el, xy: [[x, y], ...]}]}
   const tiles = new Map(); // "z/x/y" -> <image>
   const clickHandlers = new Set();
   const markerHandlers = new Set();
@@ -122,6 +125,7 @@ export function createMap(container, { area, tilesUrl = null, attribution } = {}
     drawTiles();
     const [ax, ay] = toScreen(box.x, box.y), [bx, by] = toScreen(box.x1, box.y1);
     Object.entries({ x: ax, y: ay, width: bx - ax, height: by - ay }).forEach(([k, v]) => areaRect.setAttribute(k, v));
+    for (const { items } of shapeLayers.values()) for (const item of items) placeShape(item);
     for (const { items } of layers.values()) for (const item of items) place(item);
     drawScale();
   }
@@ -187,6 +191,26 @@ export function createMap(container, { area, tilesUrl = null, attribution } = {}
   function place(item) {
     const [sx, sy] = toScreen(item.x, item.y);
     item.el.setAttribute("transform", `translate(${sx.toFixed(1)} ${sy.toFixed(1)})`);
+  }
+
+  function placeShape(item) {
+    item.el.setAttribute("points", item.xy.map(([x, y]) => toScreen(x, y).map((v) => v.toFixed(1)).join(",")).join(" "));
+  }
+
+  // A layer of filled polygons (zones, grid cells), coloured by their `kind` like markers (`.kind-<kind>`).
+  function setShapes(layer, shapes) {
+    if (!shapeLayers.has(layer)) {
+      shapeLayers.set(layer, { group: gShapes.appendChild(svg("g", { "data-layer": layer })), items: [] });
+    }
+    const entry = shapeLayers.get(layer);
+    entry.items = (shapes || []).filter((s) => s.points?.length >= 3).map((shape) => {
+      const el = svg("polygon", { class: `map-shape kind-${shape.kind || "default"}`, "data-id": shape.id,
+        "data-layer": layer }, shape.title ? svg("title", {}, String(shape.title)) : null);
+      const item = { el, xy: shape.points.map(([lat, lng]) => { const p = project(lat, lng); return [p.x, p.y]; }) };
+      placeShape(item);
+      return item;
+    });
+    entry.group.replaceChildren(...entry.items.map((item) => item.el));
   }
 
   function setMarkers(layer, markers) {
@@ -344,6 +368,7 @@ export function createMap(container, { area, tilesUrl = null, attribution } = {}
 
   return {
     setMarkers,
+    setShapes,
     onClick(fn) { clickHandlers.add(fn); return () => clickHandlers.delete(fn); },
     onMarkerClick(fn) { markerHandlers.add(fn); return () => markerHandlers.delete(fn); },
     fit,

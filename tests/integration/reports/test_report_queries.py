@@ -112,6 +112,8 @@ async def test_a_ride_that_changes_moves_between_counters_and_areas(db: asyncpg.
     assert (cell.rides_booked, cell.rides_completed, cell.rides_no_driver) == (1, 0, 1)
     hexes = await report_service.areas(db, period, Grid.HEX, DEFAULT_BASIS)
     assert [(a.area, a.rides, a.unserved) for a in hexes.rows] == [(GRID.cell_at(*elsewhere), 1, 1)]
+    corners = hexes.rows[0].polygon or []
+    assert len(corners) == 6 and all(abs(lat - hexes.rows[0].lat) < 0.01 for lat, _ in corners)
     zones = await report_service.areas(db, period, Grid.ZONES, DEFAULT_BASIS)
     assert [(a.area, a.label, a.rides) for a in zones.rows] == [(0, "Outside the zones", 1)]
 

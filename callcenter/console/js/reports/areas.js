@@ -58,7 +58,8 @@ export default {
     function drawMap() {
       const key = measure.value();
       caption.textContent = t("areas.map", { measure: t(`areas.${key}`) });
-      map.draw(rows.map((r) => ({ id: r.area, lat: r.lat, lng: r.lng, label: r.label, value: r[key], tip: tip(r) })));
+      map.draw(rows.map((r) => ({ id: r.area, lat: r.lat, lng: r.lng, polygon: r.polygon, label: r.label, value: r[key],
+        tip: tip(r) })));
     }
     return {
       el,

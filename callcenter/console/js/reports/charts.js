@@ -224,10 +224,15 @@ export function areaMap(container, { area, tilesUrl, format }) {
     legend,
     draw(places) {
       const top = Math.max(0, ...places.map((p) => p.value).filter(present));
+      const kind = (p) => `shade-${shade(p.value, top) ?? "none"}`;
+      // Each zone or cell drawn as its outline filled with its shade, its marker at the centre for label and tip.
+      map.setShapes("areas", places.filter((p) => p.polygon).map((p) => ({ id: p.id, points: p.polygon, title: p.tip,
+        kind: kind(p) })));
       map.setMarkers("areas", places.map((p) => ({ id: p.id, lat: p.lat, lng: p.lng, label: p.label, title: p.tip,
-        kind: `shade-${shade(p.value, top) ?? "none"}` })));
+        kind: kind(p) })));
       legend.replaceChildren(...scaleLegend(top, format).childNodes);
-      map.fit(places);
+      // Framed to show every outline whole.
+      map.fit(places.flatMap((p) => (p.polygon ? p.polygon.map(([lat, lng]) => ({ lat, lng })) : [p])));
     },
   };
 }
