@@ -12,8 +12,10 @@ from the seeded tariff, SLA clocks and case histories.
 
 What is left out, to keep the disk bounded (a real year at this volume needs roughly twice the space): the quote
 and fare documents keep their keys, lines and amounts but not the lines' bilingual labels nor the meter reading a
-locked quote keeps for disputes; the matcher's decision log (ride_searches, ride_match_decisions), GPS traces and
-the customer page's tracking tokens are not generated (no report reads them; an offer's search_id is its own id).
+locked quote keeps for disputes; a ride's step history (ride_events, six steps a ride, 40% of the space) is
+written only for the rides a complaint or praise is about, whose evidence shows it; the matcher's decision log
+(ride_searches, ride_match_decisions), GPS traces and the customer page's tracking tokens are not generated. No
+report reads any of these (an offer's search_id is its own id).
 
 Generation runs inside PostgreSQL: INSERT ... SELECT over generate_series, with deterministic pseudo-random numbers
 (hashes of a row's key), a calendar month per transaction, with a progress line. Foreign keys are not checked row
@@ -64,7 +66,7 @@ __all__ = ["DATABASE", "PASSWORD", "SUPERVISOR", "Volumes", "ensure_history"]
 SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = os.environ.get("BENCH_DATABASE_URL") or with_database(
     SERVER, os.environ.get("BENCH_DATABASE", "taxicrm_bench_reports"))
-GENERATOR_VERSION = 2  # Bump when the generated shape changes, so an older history is regenerated.
+GENERATOR_VERSION = 3  # Bump when the generated shape changes, so an older history is regenerated.
 WORKERS = int(os.environ.get("WORKERS", "2"))  # months generated at once, one connection each
 
 

@@ -432,5 +432,7 @@ SELECT ride_id, action, from_status, to_status, actor_kind, actor_id, reason, dr
         'No driver was found in time.', NULL, nd_at
     FROM r2 WHERE status = 'no_driver_found'
 ) e
+-- Only the rides a case is about: a complaint's evidence shows their steps; no report reads them.
+WHERE e.ride_id - 1 IN (SELECT k FROM cm)
 ORDER BY at, ride_id, seq;
 """
