@@ -51,7 +51,6 @@ import random
 import resource
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +79,7 @@ from bench.dispatch_fleet import (
     run_fleet,
     run_monitor,
 )
+from bench.floor import pct, pipelined_geoadd, ratio, spread
 from dispatch.offer_store import SELECT_CANDIDATE_FACTS
 from dispatch.positions import GEO_KEY
 from dispatch.tokens import new_driver_token, token_hash
@@ -368,18 +368,6 @@ class Children:
 
 
 # Measuring.
-
-def pct(values: list[float], p: float) -> float | None:
-    """The p-th percentile (nearest rank) of sorted values."""
-    return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 2) if values else None
-
-
-def spread(values: list[float]) -> dict[str, float | None]:
-    values = sorted(values)
-    return {"p50": pct(values, 50), "p95": pct(values, 95), "p99": pct(values, 99),
-            "max": round(values[-1], 2) if values else None,
-            "mean": round(statistics.fmean(values), 2) if values else None}
-
 
 @dataclass
 class Bench:
@@ -758,6 +746,11 @@ async def run(bench: Bench, drivers: list[tuple[int, str]]) -> dict[str, Any]:
         return result
     print("ceiling…", flush=True)
     result["ingestion_ceiling"] = await ceiling(bench, result["ingestion_nominal"])
+    # The ingestion floor: the same Redis taking position writes as fast as it can, pipelined.
+    result["ingestion_floor"] = floor_geoadd = await pipelined_geoadd(REDIS)
+    ceiling_per_s = result["ingestion_ceiling"]["ceiling_per_s"]
+    result["ingestion_ceiling"]["share_of_floor"] = (round(ceiling_per_s / floor_geoadd["geoadd_per_s"], 4)
+                                                     if ceiling_per_s and floor_geoadd["geoadd_per_s"] else None)
     result["recovery"] = await recover(bench)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         token = await log_in(session, url)
@@ -766,6 +759,8 @@ async def run(bench: Bench, drivers: list[tuple[int, str]]) -> dict[str, Any]:
             print(f"bookings at {RATE}/s for {SECONDS}s…", flush=True)
             result["bookings"] = await bookings(bench, session, url, token, floor, homes(DRIVERS))
             result["floor"] = floor.figures()
+            result["booking_to_offer_times_the_floor"] = ratio(result["bookings"]["booking_to_offer_ms"],
+                                                               result["floor"]["latency_ms"])
         finally:
             reader.cancel()
             await floor.ws.close()

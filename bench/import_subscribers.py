@@ -124,7 +124,7 @@ async def run(rows: int, folder: Path) -> dict[str, object]:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("ROWS", "1000000"))
     with tempfile.TemporaryDirectory(prefix="taxicrm-bench-") as folder:
         result = asyncio.run(run(rows, Path(folder)))
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -5,6 +5,10 @@ Loads SUBSCRIBERS subscribers (default 1,000,000) with three saved addresses eac
 events per second (default 200) for SECONDS seconds through the PBX webhook, each for a random known caller
 ringing one operator. Reports p50/p95/p99/max and writes bench/results/screenpop.json.
 
+In the same seconds and at the same rate it measures the floor (bench/floor.py): one indexed asyncpg query for the
+caller (subscriber, phones and addresses by the E.164 number) on a pool of its own, then one websocket message of
+about a card's size there and back through an echo server in its own process.
+
     .venv/bin/python bench/screenpop.py            # BENCH_DATABASE_URL, BENCH_REDIS_URL to override servers
 """
 
@@ -28,6 +32,7 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.floor import EchoClient, EchoServer, ratio, spread
 from taxicrm.migrations import migrate
 from taxicrm.startup import create_user
 from tests.support import ServiceProcess, with_database
@@ -41,6 +46,14 @@ RATE = int(os.environ.get("RATE", "200"))
 SECONDS = int(os.environ.get("SECONDS", "30"))
 SECRET = "bench-pbx-secret"
 PASSWORD = "bench operator pw"
+# The floor's query: everything about the caller the card starts from, in one indexed statement.
+FLOOR_QUERY = """
+    SELECT s.id, s.name, s.is_vip, array_agg(a.full_text ORDER BY a.pickup_count DESC) AS addresses
+    FROM subscriber_phones p JOIN subscribers s ON s.id = p.subscriber_id
+    LEFT JOIN subscriber_addresses a ON a.subscriber_id = s.id
+    WHERE p.e164 = $1 GROUP BY s.id
+"""
+CARD_SIZE = 1500  # characters of a typical card on the websocket
 
 # Set-based generation inside PostgreSQL: a million rows in seconds, not a million round trips.
 LOAD = """
@@ -91,13 +104,18 @@ async def prepare_database() -> None:
         await create_user(DATABASE, f"bench-op-{n}", f"Operator {n}", "operator", PASSWORD, str(201 + n))
 
 
-async def run_load(url: str) -> dict[str, object]:
+async def run_load(url: str, echo_url: str) -> dict[str, object]:
     # The load generator's own garbage-collection pauses would be counted as the service's latency.
     gc.disable()
     latencies: list[float] = []
     responses: list[float] = []
+    floor: list[float] = []
+    floor_errors = 0
     sent: dict[str, float] = {}
+    pool = await asyncpg.create_pool(DATABASE, min_size=4, max_size=8)
     async with aiohttp.ClientSession() as session:
+        echo = EchoClient(await session.ws_connect(echo_url))
+        card = "x" * CARD_SIZE
         sockets = []
         for n in range(OPERATORS):
             async with session.post(f"{url}/api/auth/login",
@@ -121,17 +139,30 @@ async def run_load(url: str) -> dict[str, object]:
         total = RATE * SECONDS
         errors = 0
 
+        async def floor_once(number: str) -> None:
+            nonlocal floor_errors
+            try:
+                started = time.perf_counter()
+                await pool.fetchrow(FLOOR_QUERY, number)
+                queried = (time.perf_counter() - started) * 1000
+                floor.append(queried + await echo.round_trip(card))
+            except (asyncpg.PostgresError, OSError, TimeoutError, aiohttp.ClientError):
+                floor_errors += 1
+
         async def ring(n: int) -> None:
             nonlocal errors
             call_id = f"bench-{n}"
+            local = str(random.randint(1, SUBSCRIBERS)).zfill(7)
             payload = {"event": "ringing", "call_id": call_id, "extensions": str(201 + n % OPERATORS),
-                       "caller": "0912" + str(random.randint(1, SUBSCRIBERS)).zfill(7)}
+                       "caller": "0912" + local}
+            floor_task = asyncio.create_task(floor_once("+98912" + local))
             sent[call_id] = started = time.perf_counter()
             async with session.post(f"{url}/api/pbx/call-events", json=payload,
                                     headers={"X-Taxicrm-Secret": SECRET}) as response:
                 responses.append((time.perf_counter() - started) * 1000)
                 if response.status != 202:
                     errors += 1
+            await floor_task
 
         began = time.perf_counter()
         tasks = []
@@ -149,6 +180,8 @@ async def run_load(url: str) -> dict[str, object]:
             task.cancel()
         for ws in sockets:
             await ws.close()
+        await echo.close()
+    await pool.close()
     latencies.sort()
     responses.sort()
 
@@ -163,6 +196,8 @@ async def run_load(url: str) -> dict[str, object]:
         # The webhook's own answer, for telling a slow request path from a slow push to the websocket.
         "webhook_response_ms": {"p50": pct(50, responses), "p99": pct(99, responses)},
         "caller_name_lookup_ms": {"p50": pct(50, lookups), "p99": pct(99, lookups), "requests": len(lookups)},
+        "floor_ms": {**spread(floor), "errors": floor_errors},
+        "times_the_floor": ratio({"p50": pct(50), "p99": pct(99)}, spread(floor)),
     }
 
 
@@ -186,7 +221,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as logs:
         service = ServiceProcess(env).start(Path(logs))
         try:
-            figures = await run_load(service.url)
+            async with EchoServer() as echo_url:
+                figures = await run_load(service.url, echo_url)
         finally:
             service.stop()
     result = {
@@ -195,7 +231,9 @@ async def main() -> None:
         "subscribers": SUBSCRIBERS, "addresses": 3 * SUBSCRIBERS, "operators": OPERATORS, "rate_per_s": RATE,
         "seconds": SECONDS, **figures,
         "note": "client-side: from sending the webhook POST to receiving the card on the operator's websocket; "
-                "load generator and service share the machine's 2 cores",
+                "the floor: one indexed asyncpg query for the caller plus one card-sized websocket message through "
+                "an echo server, at the same rate in the same seconds; load generator and service share the "
+                "machine's 2 cores",
     }
     print(json.dumps(result, indent=2))
     out = Path(__file__).parent / "results" / "screenpop.json"
