@@ -14,6 +14,8 @@ ADMIN = "demo-admin"
 SUPERVISOR = "demo-supervisor"  # Created last: its existence says the city was seeded whole.
 FIRST_EXTENSION = 201
 RECORD_FILE = "demo-city.json"
+PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # No 0/O, 1/l/I look-alikes.
+PASSWORD_LENGTH = 14
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Account:
 
 def new_password() -> str:
     """Return a password for a demo account, made when the city is seeded (never one written in the code)."""
-    return secrets.token_urlsafe(12)
+    # Letters and digits only: easy to read off the terminal and type into the sign-in form.
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
 def plan_accounts(operators: int) -> list[Account]:

@@ -7,8 +7,9 @@ import contextlib
 import random
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Any, TextIO
 
 import aiohttp
 import asyncpg
@@ -47,8 +48,9 @@ async def run_demo(settings: Settings, options: DemoOptions, base_url: str, stop
     """Seed if needed, print the console's address and the logins, and simulate until `stop` (or run_for_s)."""
     out = out or sys.stdout
     path = demo_accounts.record_path(settings.data_dir)
+    # Every driver app holds a connection of its own: no limit on the session's pool (aiohttp's default is 100).
     async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool, \
-            aiohttp.ClientSession() as session:
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         record = demo_accounts.load_record(path)
         seeded = await is_seeded(pool)
         if seeded and record is None:
@@ -65,8 +67,11 @@ async def run_demo(settings: Settings, options: DemoOptions, base_url: str, stop
                   f"{len(demo_accounts.operators(record.accounts))} operators (seed {record.seed})", file=out)
             started = time.monotonic()
             plan = PhonePlan(settings.phone_region, settings.area_code)
-            await seed_city(pool, session, base_url, plan, options.size, options.seed, record.accounts,
-                            Progress(out))
+            seeding = seed_city(pool, session, base_url, plan, options.size, options.seed, record.accounts,
+                                Progress(out))
+            if not await _unless_stopped(seeding, stop):
+                print("\nStopped before the city was seeded whole; the next start carries on.", file=out)
+                return DemoRun(seeded_now=False, seed_seconds=time.monotonic() - started, tally=Tally())
             seed_seconds = time.monotonic() - started
             print(f"Seeded in {seed_seconds:.1f}s.", file=out)
         else:
@@ -74,6 +79,20 @@ async def run_demo(settings: Settings, options: DemoOptions, base_url: str, stop
         print(_welcome(base_url, record.accounts, options), file=out, flush=True)
         tally = await simulate(session, base_url, settings, options, record.accounts, stop, out)
     return DemoRun(seeded_now=not seeded, seed_seconds=seed_seconds, tally=tally)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
+    """Run `work` to its end unless `stop` is set first (Ctrl-C), then cancel it; return whether it ended."""
+    task = asyncio.create_task(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()  # Its failure is the demo's.
+    return True
 
 
 def _as_recorded(options: DemoOptions, record: DemoRecord, out: TextIO) -> DemoOptions:
