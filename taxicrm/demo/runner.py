@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import sys
 import time
@@ -28,6 +29,7 @@ from taxicrm.demo.tally import Tally, status_line
 from taxicrm.settings import Settings
 
 STOP_GRACE_S = 10.0
+log = logging.getLogger("taxicrm.demo")
 
 
 class DemoError(Exception):
@@ -136,6 +138,8 @@ async def simulate(session: aiohttp.ClientSession, base_url: str, settings: Sett
     tasks = [asyncio.create_task(d.run(inner, warm_up)) for d in drivers]
     tasks.append(asyncio.create_task(switchboard.run(inner)))
     tasks.append(asyncio.create_task(_report(tally, options, inner, out)))
+    for task in tasks:
+        task.add_done_callback(_say_if_failed)
     try:
         await asyncio.wait_for(stop.wait(), timeout=options.run_for_s)
     except TimeoutError:
@@ -150,6 +154,12 @@ async def simulate(session: aiohttp.ClientSession, base_url: str, settings: Sett
             if isinstance(result, Exception):
                 raise DemoError(f"the simulation failed: {result!r}") from result
     return tally
+
+
+def _say_if_failed(task: asyncio.Task[None]) -> None:
+    """Log a simulated app's failure when it happens, not only when the demo stops."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a simulated app stopped", exc_info=task.exception())
 
 
 async def _driver_apps(session: aiohttp.ClientSession, admin: Api, base_url: str, options: DemoOptions,

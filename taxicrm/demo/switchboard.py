@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import aiohttp
+
 from taxicrm.demo.accounts import Account
 from taxicrm.demo.api import Api, ApiError, Json
 from taxicrm.demo.demand import CallerKind, CallPlan, demand_share, local_hour, next_call_in, plan_call
@@ -104,7 +106,7 @@ class Switchboard:
             await self._talk(desk, plan, caller, outcome.get("call_id"), started)
             await self._end(call_id, "normal")
             desk.busy_until = loop.time() + self.rng.uniform(3, 10) / self.options.pace  # Wrap-up.
-        except ApiError as err:
+        except (ApiError, aiohttp.ClientError, TimeoutError) as err:
             self.tally.errors += 1
             log.warning("call %s: %s", call_id, err)
 

@@ -37,4 +37,4 @@ def status_line(now: Tally, before: Tally, minutes: float) -> str:
     return (f"drivers online {now.drivers_online} | per minute: calls {rate('calls')} (abandoned "
             f"{rate('abandoned')}), rides booked {rate('booked')}, offers {rate('offers')} (declined "
             f"{rate('declined')}), completed {rate('completed')} | totals: {now.calls} calls, {now.booked} rides, "
-            f"{now.completed} completed")
+            f"{now.completed} completed" + (f", {now.errors} errors (see the log)" if now.errors else ""))

@@ -9,8 +9,8 @@ import asyncpg
 
 from tests.support import ROOT, free_port
 
-TINY = ["--subscribers", "200", "--drivers", "8", "--operators", "2", "--call-rate", "3000", "--hour", "9",
-        "--pace", "60", "--hang-up-share", "0.3", "--seed", "7", "--status-every", "5", "--position-interval", "1"]
+TINY = ["--subscribers", "200", "--drivers", "20", "--operators", "2", "--call-rate", "6000", "--hour", "9",
+        "--pace", "200", "--hang-up-share", "0.3", "--seed", "7", "--status-every", "5", "--position-interval", "0.5"]
 
 
 def run_demo(database_url, redis_url, data_dir, minutes):
@@ -54,17 +54,17 @@ def drivers_online(output):
 
 async def test_the_demo_seeds_a_city_once_and_brings_it_to_life(database_url, redis_url, tmp_path):
     first = run_demo(database_url, redis_url, tmp_path / "data", minutes=0.5)
-    assert "Seeding the demo city: 200 subscribers, 8 drivers, 2 operators" in first, first
+    assert "Seeding the demo city: 200 subscribers, 20 drivers, 2 operators" in first, first
     assert "subscribers: 200 imported" in first, first
     for login in ("demo-admin", "demo-supervisor", "operator1", "operator2"):
         assert re.search(rf"^  {login} +\S{{12,}}  \(", first, re.MULTILINE), first
     assert "extension 201" in first and "http://127.0.0.1:" in first, first
-    assert drivers_online(first) >= 6, first
+    assert drivers_online(first) >= 15, first
 
     seeded = await counts(database_url)
     print(seeded)
     assert seeded["subscribers"] >= 200  # The seeded ones, and new callers whose record an operator made.
-    assert seeded["drivers"] == 8 and seeded["zones"] == 11 and seeded["tariff_versions"] == 2, seeded
+    assert seeded["drivers"] == 20 and seeded["zones"] == 11 and seeded["tariff_versions"] == 2, seeded
     assert seeded["staff"] == ["demo-admin", "demo-supervisor", "operator1", "operator2"], seeded
     assert seeded["calls"] >= 10 and seeded["abandoned"] >= 1 and seeded["answered"] >= 5, seeded
     assert seeded["rides"] >= 5 and seeded["offered"] >= 5, seeded
@@ -77,5 +77,5 @@ async def test_the_demo_seeds_a_city_once_and_brings_it_to_life(database_url, re
         re.search(r"^  demo-admin +(\S+)", second, re.MULTILINE).group(1)
     again = await counts(database_url)
     assert (again["drivers"], again["zones"], again["tariff_versions"], again["staff"]) == (
-        8, 11, 2, seeded["staff"]), again
+        20, 11, 2, seeded["staff"]), again
     assert again["calls"] > seeded["calls"], again
