@@ -13,7 +13,7 @@ TINY = ["--subscribers", "200", "--drivers", "20", "--operators", "2", "--call-r
         "--pace", "200", "--hang-up-share", "0.3", "--seed", "7", "--status-every", "5", "--position-interval", "0.5"]
 
 
-def run_demo(database_url, redis_url, data_dir, minutes):
+def run_demo(database_url, redis_url, data_dir, minutes, expect=0):
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "TAXICRM_DATA": str(data_dir),
            "TAXICRM_LOG_LEVEL": "warning"}
     env.pop("TAXICRM_WEBHOOK_SECRET", None)  # The demo makes its own.
@@ -21,7 +21,7 @@ def run_demo(database_url, redis_url, data_dir, minutes):
                                "--port", str(free_port())], env=env, cwd=ROOT, capture_output=True, text=True,
                               timeout=180)
     output = finished.stdout + finished.stderr
-    assert finished.returncode == 0, output
+    assert finished.returncode == expect, output
     return output
 
 
@@ -79,3 +79,8 @@ async def test_the_demo_seeds_a_city_once_and_brings_it_to_life(database_url, re
     assert (again["drivers"], again["zones"], again["tariff_versions"], again["staff"]) == (
         20, 11, 2, seeded["staff"]), again
     assert again["calls"] > seeded["calls"], again
+
+    # Without the record of its passwords, a seeded city cannot be run: one line says why.
+    (tmp_path / "data" / "demo-city.json").unlink()
+    lost = run_demo(database_url, redis_url, tmp_path / "data", minutes=0.1, expect=1)
+    assert "taxicrm: this database holds a demo city seeded by another run" in lost and "Traceback" not in lost, lost

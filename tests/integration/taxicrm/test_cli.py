@@ -17,10 +17,18 @@ def taxicrm(*args, env=None, stdin=""):
                           text=True, env=full_env, cwd=ROOT, timeout=120)
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["create-user"], ["settings"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["migrate"], ["create-user"], ["settings"]])
 def test_every_command_has_help(command):
     result = taxicrm(*command, "--help")
     assert result.returncode == 0 and "usage: taxicrm" in result.stdout
+
+
+@pytest.mark.parametrize(("option", "says"), [(["--hang-up-share", "2"], "share from 0 to 1"),
+                                              (["--drivers", "0"], "above 0"), (["--hour", "24"], "hour from 0 to 23"),
+                                              (["--size", "huge"], "invalid choice")])
+def test_a_bad_demo_option_is_refused_before_anything_starts(option, says):
+    result = taxicrm("demo", *option)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
 
 
 def assert_one_line_error(result, *words):
