@@ -16,7 +16,7 @@ import aiohttp
 
 from taxicrm.demo.options import DemoOptions
 from taxicrm.demo.paths import street_path, walk
-from taxicrm.demo.places import DECLINE_REASONS
+from taxicrm.demo.places import DECLINE_REASONS, NEIGHBOURHOODS
 from taxicrm.demo.population import Cabbie, Point, near
 from taxicrm.demo.tally import Tally
 
@@ -228,8 +228,10 @@ class SimDriver:
             self.goal = Goal.CRUISING
             await self._send("status", status="available")
         elif self.goal is Goal.CRUISING and self.job is None and self.rng.random() < 0.08:
-            # Free cars drift towards busier streets now and then rather than sit still all shift.
-            self._drive_to(near(self.rng, *self.position, 1.2), speed_kmh=self.rng.uniform(12, 25))
+            # Free cars move now and then rather than sit still all shift: back towards the driver's own part of
+            # town, or to a busy neighbourhood (never a random walk, which would wander out of the city).
+            area = self.cabbie.home if self.rng.random() < 0.7 else self.rng.choice(NEIGHBOURHOODS)[1:3]
+            self._drive_to(near(self.rng, area[0], area[1], 1.5), speed_kmh=self.rng.uniform(12, 25))
         await self._send("position", lat=self.position[0], lng=self.position[1], accuracy=self.rng.randint(4, 15))
 
     async def _arrive(self, now: float) -> None:
