@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 import asyncpg
+import redis.asyncio as aioredis
 
+from dispatch.positions import SEEN_KEY
 from tests.support import ROOT, free_port
 
 TINY = ["--subscribers", "200", "--drivers", "20", "--operators", "2", "--call-rate", "6000", "--hour", "9",
@@ -60,6 +62,12 @@ async def test_the_demo_seeds_a_city_once_and_brings_it_to_life(database_url, re
         assert re.search(rf"^  {login} +\S{{12,}}  \(", first, re.MULTILINE), first
     assert "extension 201" in first and "http://127.0.0.1:" in first, first
     assert drivers_online(first) >= 15, first
+    # The service itself heard the apps: every demo driver's position reached the live layer.
+    live = aioredis.from_url(redis_url)
+    try:
+        assert await live.zcard(SEEN_KEY) == 20
+    finally:
+        await live.aclose()
 
     seeded = await counts(database_url)
     print(seeded)
