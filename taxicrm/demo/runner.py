@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import aiohttp
 import asyncpg
 
+from callcenter.service import list_users
 from subscribers.phones import PhonePlan
 from taxicrm.demo import accounts as demo_accounts
 from taxicrm.demo.accounts import Account, DemoRecord
@@ -59,6 +60,7 @@ async def run_demo(settings: Settings, options: DemoOptions, base_url: str, stop
             raise DemoError(f"this database holds a demo city seeded by another run, but {path} with its "
                             "accounts is gone; start on an empty database (or data folder) to seed a new city")
         if record is None:
+            await _refuse_a_real_center(pool)
             record = DemoRecord(options.seed, options.size.subscribers, options.size.drivers,
                                 demo_accounts.plan_accounts(options.size.operators))
             demo_accounts.save_record(path, record)  # Before any account exists: an interrupted seed resumes.
@@ -81,6 +83,15 @@ async def run_demo(settings: Settings, options: DemoOptions, base_url: str, stop
         print(_welcome(base_url, record.accounts, options), file=out, flush=True)
         tally = await simulate(session, base_url, settings, options, record.accounts, stop, out)
     return DemoRun(seeded_now=not seeded, seed_seconds=seed_seconds, tally=tally)
+
+
+async def _refuse_a_real_center(pool: asyncpg.Pool) -> None:
+    """Seed only an empty database: the demo's made-up people must never land in a center's real records."""
+    users = await list_users(pool)
+    if users:
+        raise DemoError(f"this database already has staff accounts ({', '.join(u.username for u in users[:3])}); "
+                        "the demo seeds only an empty one: set DATABASE_URL to a new database, or unset it and "
+                        "use another TAXICRM_DATA")
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
