@@ -1,4 +1,4 @@
-"""The `taxicrm` command: serve, migrate, create-user, settings."""
+"""The `taxicrm` command: serve, demo, migrate, create-user, settings, import and export."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import getpass
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import asyncpg
@@ -30,6 +31,9 @@ from taxicrm.accesslog import AccessLogger, configure_logging
 from taxicrm.app import create_app
 from taxicrm.auth import STAFF_ROLES
 from taxicrm.collector import freeze_survivors, tend_collector
+from taxicrm.demo.api import ApiError
+from taxicrm.demo.options import DEFAULT_SIZE, SIZES, DemoOptions
+from taxicrm.demo.runner import DemoError, run_demo
 from taxicrm.embedded import EmbeddedError, EmbeddedServers
 from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.loop import run_fast
@@ -54,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "Ctrl-C or SIGTERM (which also stop any embedded servers).")
     serve.add_argument("--host", help="address to listen on (default: TAXICRM_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: TAXICRM_PORT or 8080)")
+    _add_demo_parser(commands)
     commands.add_parser("migrate", help="apply pending database migrations and exit",
                         description="Apply the numbered files in migrations/ that the database lacks.")
     user = commands.add_parser("create-user", help="create an operator, supervisor or admin account",
@@ -84,6 +89,77 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_demo_parser(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo", help="run the service with a living demo city: Tehran's subscribers, drivers, calls",
+        description="Start the service as `taxicrm serve` does (embedded PostgreSQL and Redis unless DATABASE_URL "
+        "and REDIS_URL are set), seed a demo city once (staff accounts, subscribers, zones, a tariff, drivers), "
+        "print the console's address and the demo logins, then simulate drivers' apps, callers and operators "
+        "until Ctrl-C. A later run on the same data finds the city and does not seed it again.")
+    demo.add_argument("--size", choices=sorted(SIZES), default=DEFAULT_SIZE,
+                      help=f"city preset (default: {DEFAULT_SIZE}): " + "; ".join(
+                          f"{name}: {s.subscribers:,} subscribers, {s.drivers} drivers, {s.operators} operators, "
+                          f"{s.peak_calls_per_hour:g} calls/hour at peak" for name, s in SIZES.items()))
+    demo.add_argument("--subscribers", type=_positive_int, help="subscribers to seed (overrides the preset)")
+    demo.add_argument("--drivers", type=_positive_int, help="drivers to seed and simulate (overrides the preset)")
+    demo.add_argument("--operators", type=_positive_int, help="operator accounts with extensions 201, 202, ...")
+    demo.add_argument("--call-rate", type=_positive_float, metavar="PER_HOUR",
+                      help="calls per hour at the busiest hour; the day's curve scales it (default: the preset's)")
+    demo.add_argument("--hour", type=_hour, metavar="H",
+                      help="shape the call rate as if the center's clock showed this hour, 0-23 (default: its real "
+                      "time in TAXICRM_TIMEZONE)")
+    demo.add_argument("--pace", type=_positive_float, default=1.0,
+                      help="run drives, waits and talk this many times faster than real time (default: 1)")
+    demo.add_argument("--hang-up-share", type=_share, default=0.12, metavar="SHARE",
+                      help="share of callers who hang up before an answer, 0 to 1 (default: 0.12)")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the generated city (default: 1)")
+    demo.add_argument("--minutes", type=_positive_float, help="stop by itself after this many minutes")
+    demo.add_argument("--host", help="address to listen on (default: TAXICRM_HOST or 127.0.0.1)")
+    demo.add_argument("--port", type=int, help="port to listen on (default: TAXICRM_PORT or 8080)")
+    # For tests and benchmarks: how often driver apps report, and how often the status line is printed.
+    demo.add_argument("--position-interval", type=_positive_float, default=4.0, help=argparse.SUPPRESS)
+    demo.add_argument("--status-every", type=_positive_float, default=60.0, help=argparse.SUPPRESS)
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a whole number above 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a number above 0")
+    return value
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a share from 0 to 1")
+    return value
+
+
+def _hour(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < 24:
+        raise argparse.ArgumentTypeError("must be an hour from 0 to 23")
+    return value
+
+
+def demo_options(args: argparse.Namespace) -> DemoOptions:
+    """Turn `taxicrm demo`'s arguments into its options."""
+    preset = SIZES[args.size]
+    size = dataclasses.replace(
+        preset, subscribers=args.subscribers or preset.subscribers, drivers=args.drivers or preset.drivers,
+        operators=args.operators or preset.operators, peak_calls_per_hour=args.call_rate or preset.peak_calls_per_hour)
+    return DemoOptions(size=size, seed=args.seed, pace=args.pace, hour=args.hour, hang_up_share=args.hang_up_share,
+                       position_interval_s=args.position_interval, status_every_s=args.status_every,
+                       run_for_s=None if args.minutes is None else args.minutes * 60)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code; errors print one line, not a traceback."""
     args = build_parser().parse_args(argv)
@@ -97,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = dataclasses.replace(settings, host=args.host or settings.host,
                                            port=args.port or settings.port)
             return run_serve(settings)
+        if args.command == "demo":
+            settings = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+            return run_demo_service(settings, demo_options(args))
         if args.command == "migrate":
             with servers(settings, redis=False) as resolved:
                 applied = asyncio.run(_migrate(resolved.database_url or ""))
@@ -111,8 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             user = asyncio.run(_create_user(resolved.database_url or "", args, password))
         print(f"created {user.role} '{user.username}' (id {user.id})")
         return 0
-    except (SettingsError, StartupError, MigrationError, EmbeddedError) as err:
+    except (SettingsError, StartupError, MigrationError, EmbeddedError, DemoError) as err:
         print(f"taxicrm: {err}", file=sys.stderr)
+        return 1
+    except ApiError as err:
+        print(f"taxicrm: demo: the service refused a request: {err}", file=sys.stderr)
         return 1
     except DomainError as err:
         print(f"taxicrm: {err.message}", file=sys.stderr)
@@ -169,12 +251,30 @@ def run_serve(settings: Settings) -> int:
     return 0
 
 
-async def _prepare(settings: Settings) -> None:
+async def _prepare(settings: Settings, *, first_admin: bool = True) -> None:
     database_url = settings.database_url or ""  # Set by servers().
     await check_postgres(database_url)
     await check_redis(settings.redis_url or "")
     await migrate(database_url)
-    await ensure_first_admin(database_url, settings.admin_password)
+    if first_admin:
+        await ensure_first_admin(database_url, settings.admin_password)
+
+
+def run_demo_service(settings: Settings, options: DemoOptions) -> int:
+    """Serve as `taxicrm serve` does, in one process, with the demo city living beside the service."""
+    started = time.monotonic()
+    # The simulated PBX needs the webhook's secret: one is made for this run unless the center set its own.
+    # One process: the simulation shares its loop with the service. No access log: the status line says more.
+    settings = dataclasses.replace(settings, workers=1, access_log=False,
+                                   webhook_secret=settings.webhook_secret or secrets.token_urlsafe(24))
+    with servers(settings) as resolved:
+        run_fast(_prepare(resolved, first_admin=False))  # The demo makes its own admin.
+
+        async def city(base_url: str, stop: asyncio.Event) -> None:
+            await run_demo(resolved, options, base_url, stop)
+
+        run_fast(_serve(resolved, started, beside=city))
+    return 0
 
 
 def _serve_in_workers(settings: Settings, started: float) -> int:
@@ -215,7 +315,13 @@ def _worker(settings: Settings, started: float) -> None:
         sys.exit(1)
 
 
-async def _serve(settings: Settings, started: float, *, reuse_port: bool = False) -> None:
+async def _serve(settings: Settings, started: float, *, reuse_port: bool = False,
+                 beside: Callable[[str, asyncio.Event], Coroutine[Any, Any, None]] | None = None) -> None:
+    """Serve until a signal.
+
+    `beside` runs alongside (given the service's URL and the stop event); its end, or its failure, stops the
+    service too.
+    """
     runner = web.AppRunner(create_app(settings), handle_signals=False,
                            access_log_class=AccessLogger,
                            access_log=logging.getLogger("taxicrm.access") if settings.access_log else None)
@@ -236,8 +342,15 @@ async def _serve(settings: Settings, started: float, *, reuse_port: bool = False
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        companion: asyncio.Task[None] | None = None
+        if beside is not None:
+            host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+            companion = asyncio.create_task(beside(f"http://{host}:{settings.port}", stop), name="beside-service")
+            companion.add_done_callback(lambda _: stop.set())
         await stop.wait()
         log.info("stopping")
+        if companion is not None:
+            await companion  # It watches `stop` and winds down; its failure is the command's.
         collector.cancel()
     finally:
         await runner.cleanup()

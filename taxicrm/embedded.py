@@ -78,7 +78,8 @@ class EmbeddedServers:
         ]
         self._redis = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + REDIS_START_TIMEOUT_SECONDS
-        while not self.redis_socket.exists():
+        # The socket appears before Redis has loaded its append-only file; until then it answers LOADING.
+        while not (self.redis_socket.exists() and _redis_answers(self.redis_socket)):
             if self._redis.poll() is not None or time.monotonic() > deadline:
                 raise EmbeddedError(f"embedded Redis did not start; see {folder / 'redis.log'}")
             time.sleep(0.02)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.support import ROOT
+from tests.support import ROOT, free_port
 
 
 def taxicrm(*args, env=None, stdin=""):
@@ -17,10 +17,18 @@ def taxicrm(*args, env=None, stdin=""):
                           text=True, env=full_env, cwd=ROOT, timeout=120)
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["create-user"], ["settings"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["demo"], ["migrate"], ["create-user"], ["settings"]])
 def test_every_command_has_help(command):
     result = taxicrm(*command, "--help")
     assert result.returncode == 0 and "usage: taxicrm" in result.stdout
+
+
+@pytest.mark.parametrize(("option", "says"), [(["--hang-up-share", "2"], "share from 0 to 1"),
+                                              (["--drivers", "0"], "above 0"), (["--hour", "24"], "hour from 0 to 23"),
+                                              (["--size", "huge"], "invalid choice")])
+def test_a_bad_demo_option_is_refused_before_anything_starts(option, says):
+    result = taxicrm("demo", *option)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
 
 
 def assert_one_line_error(result, *words):
@@ -30,6 +38,15 @@ def assert_one_line_error(result, *words):
     errors = [line for line in result.stderr.splitlines() if line.startswith("taxicrm: ")]
     assert len(errors) == 1, result.stderr
     assert all(word in errors[0] for word in words), errors[0]
+
+
+async def test_the_demo_does_not_seed_a_database_that_already_has_staff(database_url, redis_url, make_staff, db,
+                                                                         tmp_path):
+    await make_staff("admin", username="real-admin")
+    result = taxicrm("demo", "--size", "small", "--port", str(free_port()), env={
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "TAXICRM_DATA": str(tmp_path / "data")})
+    assert_one_line_error(result, "already has staff accounts (real-admin)", "seeds only an empty one")
+    assert await db.fetchval("SELECT count(*) FROM subscribers") == 0
 
 
 def test_a_bad_setting_stops_the_start_with_one_line():

@@ -1,0 +1,1 @@
+"""`taxicrm demo`: the service with a seeded Tehran and simulated drivers, callers and operators."""
