@@ -21,7 +21,7 @@ def fuzz_target(postgres_server_url: str, template_database: str, redis_server_u
 @pytest.fixture
 def target(fuzz_target: FuzzTarget) -> Iterator[FuzzTarget]:
     """The fuzz target; after the test it must still be healthy and must have logged no failure of ours."""
-    fuzz_target.new_failures()
+    fuzz_target.begin_test()
     yield fuzz_target
     fuzz_target.assert_healthy()
     assert fuzz_target.new_failures() == []

@@ -30,28 +30,39 @@ class FuzzTarget:
     service: ServiceProcess
     database_url: str
     _tokens: dict[str, str] = field(default_factory=dict)
+    _checked: set[str] = field(default_factory=set)
+    _driver_token: str | None = None
     _log_offset: int = 0
 
     @property
     def url(self) -> str:
         return self.service.url
 
+    def begin_test(self) -> None:
+        """Start a test afresh: check the sessions again, take a new driver, read the log from here."""
+        self._checked.clear()
+        self._driver_token = None
+        self.new_failures()
+
     def staff_headers(self, role: str) -> dict[str, str]:
-        """Return a working bearer header of a user of this role (logging in again if a test logged it out)."""
+        """Return a bearer header of a user of this role, logging in again if an earlier test logged out."""
         token = self._tokens.get(role)
-        if token is not None:
+        if token is not None and role not in self._checked:
             me = requests.get(f"{self.url}/api/auth/me", headers=_bearer(token), timeout=10)
-            if me.status_code == 200:
-                return _bearer(token)
-        response = requests.post(f"{self.url}/api/auth/login", json={"username": f"fuzz-{role}",
-                                                                     "password": PASSWORD}, timeout=10)
-        response.raise_for_status()
-        self._tokens[role] = response.json()["token"]
-        return _bearer(self._tokens[role])
+            token = token if me.status_code == 200 else None
+        if token is None:
+            response = requests.post(f"{self.url}/api/auth/login", json={"username": f"fuzz-{role}",
+                                                                         "password": PASSWORD}, timeout=10)
+            response.raise_for_status()
+            token = self._tokens[role] = response.json()["token"]
+        self._checked.add(role)
+        return _bearer(token)
 
     def driver_token(self) -> str:
-        """Register a new driver and return its app token (a fuzzed admin call may suspend an older one)."""
-        return asyncio.run(_new_driver(self.database_url))
+        """Return the app token of this test's driver (new for each test: an admin's test may suspend one)."""
+        if self._driver_token is None:
+            self._driver_token = asyncio.run(_new_driver(self.database_url))
+        return self._driver_token
 
     def rider_token(self) -> str:
         """Book a ride on the customer page and return its tracking token (what /ws/rider takes)."""
