@@ -81,7 +81,11 @@ async def post_call_event(request: web.Request) -> web.Response:
 
 async def _payload(request: web.Request) -> dict[str, Any]:
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as err:  # aiohttp's word for a form it cannot read, e.g. multipart with no boundary.
+            raise InvalidInput("The form body could not be read; send it as JSON or a well-formed form.",
+                               code="malformed_form") from err
         return {key: value for key, value in form.items() if isinstance(value, str)}
     return await json_object(request)
 

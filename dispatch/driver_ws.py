@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from dispatch import events, ride_store
-from dispatch.errors import DriverBusy, OutsideServiceArea
+from dispatch.errors import DriverBusy, OfferNotFound, OutsideServiceArea, RideNotFound
 from dispatch.keys import RUNTIME
 from dispatch.model import DriverAvailability, DriverId, Ride, RideId, RideStatus
 from dispatch.positions import check_coordinates
@@ -39,6 +39,8 @@ MAX_TRACE_AGE = timedelta(days=1)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_TRACE_UPLOAD = 5_000
 MAX_REASON = 300
+# Ids are PostgreSQL bigints: a number past them names nothing (and must be refused, not sent to the database).
+MAX_ID = 2**63 - 1
 # Ride news the driver's app gets as {"type": "ride", "event": ...}.
 _RIDE_TOPICS = {topic: status.value for status, topic in events.STATUS_TOPICS.items()} | {"ride.changed": "changed"}
 
@@ -186,13 +188,13 @@ async def _status(c: DriverConversation, command: dict[str, Any]) -> list[Messag
 
 
 async def _accept(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
-    ride = await c.runtime.dispatcher.accept(c.driver_id, required(command, "offer_id", int))
+    ride = await c.runtime.dispatcher.accept(c.driver_id, _offer_id(command))
     c.ride, c.status = ride, DriverAvailability.BUSY
     return [{"type": "accepted", "offer_id": command["offer_id"], "job": events.job_json(ride)}]
 
 
 async def _decline(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
-    offer_id = required(command, "offer_id", int)
+    offer_id = _offer_id(command)
     await c.runtime.dispatcher.decline(c.driver_id, offer_id, _reason(command))
     return [{"type": "declined", "offer_id": offer_id}]
 
@@ -249,7 +251,17 @@ def _job(c: DriverConversation, event: str, ride: Ride) -> list[Message]:
 
 
 def _ride_id(command: dict[str, Any]) -> RideId:
-    return RideId(required(command, "ride_id", int))
+    ride_id = required(command, "ride_id", int)
+    if not 0 < ride_id <= MAX_ID:
+        raise RideNotFound(ride_id)
+    return RideId(ride_id)
+
+
+def _offer_id(command: dict[str, Any]) -> int:
+    offer_id = required(command, "offer_id", int)
+    if not 0 < offer_id <= MAX_ID:
+        raise OfferNotFound(offer_id)
+    return offer_id
 
 
 def _reason(command: dict[str, Any]) -> str | None:

@@ -455,7 +455,8 @@ def _label(item: Mapping[str, Any], name: str, where: str) -> str:
 
 def _choice(item: Mapping[str, Any], name: str, where: str, choices: Mapping[str, Any]) -> Any:
     value = _present(item, name, where)
-    if value not in choices:
+    # A list or an object is no choice either (and is unhashable, so test its type before looking it up).
+    if not isinstance(value, str) or value not in choices:
         raise InvalidTariff(f"{_at(where, name)} must be one of {', '.join(choices)}.", code="invalid_choice")
     return choices[value]
 

@@ -102,15 +102,15 @@ class Trips:
     async def complete(self, driver_id: DriverId, ride_id: RideId, points: Sequence[TracePoint] = ()) -> Ride:
         """End the trip and charge its fare; `points` are fixes the app kept while it was offline."""
         await self.traces.flush()
-        async with self.pool.acquire() as conn:
-            await trace_store.insert_points(conn, ((ride_id, p) for p in points))
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
             ride = await lock_existing(conn, ride_id)
             actor = Actor(ActorKind.DRIVER, driver_id)
-            # Checked before any pricing, so a wrong driver or status is refused without touching the tariff.
+            # Checked before any pricing, so a wrong driver or status is refused without touching the tariff,
+            # and before the app's offline fixes are stored: they must never join another driver's trace.
             transition(ride.state, RideAction.COMPLETE, actor, at=now)
+            await trace_store.insert_points(conn, ((ride_id, p) for p in points))
             final = await self._final_fare(conn, ride, now)
             ride = await apply_action(
                 conn, ride, RideAction.COMPLETE, actor, now, changes, drivers=(driver_id,), finished_at=now,

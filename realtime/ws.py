@@ -202,6 +202,8 @@ async def _answer(frame: WSMessage, conversation: Conversation) -> list[Message]
         command = json.loads(frame.data)
     except ValueError:
         return [messages.error("malformed_json", "Messages must be JSON objects.")]
+    except RecursionError:  # Thousands of nested brackets exhaust the parser's stack; no command nests so.
+        return [messages.error("malformed_json", "Messages must be JSON objects, not nested this deeply.")]
     if not isinstance(command, dict):
         return [messages.error("malformed_json", "Messages must be JSON objects.")]
     ref = command.get("ref")

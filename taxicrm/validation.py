@@ -25,6 +25,8 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("The request body is not valid JSON.", code="malformed_json") from None
+    except RecursionError:  # Thousands of nested brackets exhaust the parser's stack; no real request nests so.
+        raise InvalidInput("The request body is nested too deeply.", code="malformed_json") from None
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.", code="malformed_json")
     return body

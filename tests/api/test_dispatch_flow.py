@@ -352,6 +352,42 @@ async def test_the_driver_protocol_refuses_bad_messages_and_changes_nothing(
         await each.close()
 
 
+async def test_ids_too_large_for_the_database_are_refused_not_failed(
+        client: Client, make_driver: MakeDriver) -> None:
+    # Found by fuzzing: an offer or ride id past PostgreSQL's bigint was an internal_error.
+    _, app = await online(client, make_driver, "Big numbers", north_m=100)
+    for kind, field, code in (("accept", "offer_id", "offer_not_found"), ("decline", "offer_id", "offer_not_found"),
+                              ("arrived", "ride_id", "ride_not_found"), ("picked_up", "ride_id", "ride_not_found"),
+                              ("completed", "ride_id", "ride_not_found"), ("no_show", "ride_id", "ride_not_found"),
+                              ("check_in", "zone_id", "zone_not_found")):
+        for number in (2**63, 2**64, -(2**63) - 1):
+            reply = await app.ask(kind, **{field: number})
+            assert (reply["type"], reply["code"]) == ("error", code), reply
+    assert (await app.ask("state"))["status"] == "available"
+    await app.close()
+
+
+async def test_a_trace_sent_with_a_completion_that_is_refused_is_not_stored(
+        client: Client, operator: Headers, make_driver: MakeDriver, db: asyncpg.Pool) -> None:
+    # Found by fuzzing: the fixes were stored before the ride was checked, so a stranger's trace joined
+    # another driver's ride (and a ride that does not exist was an internal_error).
+    _, app = await online(client, make_driver, "Owner", north_m=100)
+    ride = await book(client, operator)
+    offer = await app.wait_for("offer")
+    await app.ask("accept", offer_id=offer["offer_id"])
+    await app.ask("picked_up", ride_id=ride["id"])
+    _, stranger = await online(client, make_driver, "Stranger", north_m=5_000)
+    trace = [{"lat": LAT + 0.01, "lng": LNG, "at": datetime.now(UTC).isoformat(), "accuracy": 5}]
+    meddling = await stranger.ask("completed", ride_id=ride["id"], trace=trace)
+    assert (meddling["type"], meddling["code"]) == ("error", "actor_not_allowed")
+    missing = await stranger.ask("completed", ride_id=ride["id"] + 1000, trace=trace)
+    assert (missing["type"], missing["code"]) == ("error", "ride_not_found")
+    assert await db.fetchval("SELECT count(*) FROM ride_trace_points") == 0
+    assert (await ride_of(client, operator, ride["id"]))["ride"]["status"] == "on_board"
+    for each in (app, stranger):
+        await each.close()
+
+
 async def test_a_silent_driver_is_taken_out_of_dispatch_and_shown_unreachable(
         aiohttp_client: Any, fast: Settings, staff_headers: Callable[[str], Awaitable[Headers]],
         make_driver: MakeDriver) -> None:

@@ -201,7 +201,10 @@ async def test_client_messages_are_answered_and_never_break_the_connection(clien
         await receive(ws)
         for frame, code in (("{not json", "malformed_json"), ("[1]", "malformed_json"),
                             ('{"type": ["x"]}', "unknown_type"), ('{"type": "fly"}', "unknown_type"),
-                            ('{"type": "ping", "ref": {"a": 1}}', "invalid_ref"), (b"\x00", "not_text")):
+                            ('{"type": "ping", "ref": {"a": 1}}', "invalid_ref"), (b"\x00", "not_text"),
+                            # Found by fuzzing: nesting deep enough to exhaust the parser's stack ended the socket.
+                            ("[" * 20_000 + "]" * 20_000, "malformed_json"),
+                            ('{"type": "position", "lat": ' + "[" * 20_000, "malformed_json")):
             await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
             reply = await receive(ws)
             assert reply["type"] == "error" and reply["code"] == code

@@ -198,6 +198,10 @@ BAD_TARIFFS: list[tuple[Json, str, str]] = [
                            {"from_zone": "WEST", "to_zone": "IKA", "price_rials": 7_000_000}]),
      "duplicate_zone_price", "both price trips from WEST to IKA"),
     (document(vehicle_class="bus"), "invalid_choice", "'vehicle_class' must be one of sedan, van, luxury"),
+    # Found by fuzzing: an object or a list where a choice goes was a 500 (unhashable), not a refusal.
+    (document(vehicle_class={}), "invalid_choice", "'vehicle_class' must be one of sedan, van, luxury"),
+    (document(schedules=[{"name": "night", "days": ["friday"], "kind": ["surcharge_percent"], "value": 20,
+                          "label_en": "N", "label_fa": "ش"}]), "invalid_choice", "must be one of"),
     ({key: value for key, value in document().items() if key != "flag_fall_rials"}, "missing_field",
      "'flag_fall_rials' is required"),
 ]

@@ -83,6 +83,15 @@ async def test_the_webhook_refuses_callers_without_the_secret(pbx_client, client
     assert (await client.post("/api/pbx/call-events", json=ring("c1", "0912"), headers=PBX)).status == 401
 
 
+async def test_a_form_the_webhook_cannot_read_is_refused_and_changes_nothing(pbx_client, db):
+    # Found by fuzzing: multipart/form-data without its boundary was a 500.
+    response = await pbx_client.post("/api/pbx/call-events", data=b'{"event": "ringing"}',
+                                     headers={**PBX, "Content-Type": "multipart/form-data"})
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "malformed_form"
+    assert await db.fetchval("SELECT count(*) FROM calls") == 0
+
+
 async def test_a_known_caller_pops_up_with_the_card_before_answer(pbx_client, operator, make_subscriber, db,
                                                                    settings):
     user, _, ws = operator

@@ -52,6 +52,9 @@ async def test_wrong_method_gets_the_error_envelope(client):
         (b'{"username": "ali"}', {"Content-Type": "application/json"}, 400, "missing_field"),
         (b"username=ali", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
         (b"\xff\xfe", {"Content-Type": "application/json"}, 400, "malformed_json"),
+        # Found by fuzzing: nesting deep enough to exhaust the parser's stack was a 500.
+        (b"[" * 20_000 + b"]" * 20_000, {"Content-Type": "application/json"}, 400, "malformed_json"),
+        (b'{"username": ' + b"[" * 20_000, {"Content-Type": "application/json"}, 400, "malformed_json"),
     ],
 )
 async def test_bad_bodies_get_a_clear_4xx(client, body, headers, status, code):
