@@ -2,6 +2,7 @@ import asyncio
 import dataclasses
 import re
 
+import asyncpg
 import pytest
 
 from taxicrm.app import create_app
@@ -126,6 +127,22 @@ async def test_an_unreachable_redis_mid_request_is_a_503_not_a_crash(aiohttp_cli
     user = await make_staff("operator")
     client = await aiohttp_client(create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0")))
     response = await client.post("/api/auth/login", json={"username": user.username, "password": "whatever pw"})
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "service_unavailable"
+
+
+# What asyncpg raises while PostgreSQL restarts (found by the fault suite, tests/faults): an outage, not a bug.
+@pytest.mark.parametrize("error", [asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+                                   asyncpg.exceptions.CrashShutdownError])
+async def test_postgresql_restarting_mid_request_is_a_503_not_a_crash(aiohttp_client, settings, error):
+    @public
+    async def restarting(request):
+        raise error("the database system is shutting down")
+
+    app = create_app(settings)
+    app.router.add_get("/restarting", restarting)
+    client = await aiohttp_client(app)
+    response = await client.get("/restarting")
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "service_unavailable"
 
