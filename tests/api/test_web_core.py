@@ -156,3 +156,20 @@ async def test_a_burst_of_redis_commands_larger_than_the_pool_waits_its_turn(aio
     # Slow commands hold each connection a while, so 40 at once must queue for the 2 connections.
     replies = await asyncio.gather(*(redis.blpop([f"empty-{n}"], timeout=0.05) for n in range(40)))
     assert replies == [None] * 40  # A pool that refused instead of waiting would raise "too many connections".
+
+
+async def test_a_pooled_redis_connection_the_server_dropped_is_reopened_not_failed(aiohttp_client, settings):
+    # As after a Redis restart (found by the fault suite): every pooled connection is dead, not only the first.
+    import redis.asyncio as aioredis
+
+    from taxicrm.keys import REDIS
+
+    app = create_app(dataclasses.replace(settings, redis_pool_size=1))
+    await aiohttp_client(app)
+    redis = app[REDIS]
+    pooled = await redis.client_id()
+    other = aioredis.from_url(settings.redis_url)
+    assert await other.client_kill_filter(_id=pooled) == 1
+    await other.aclose()
+    assert await redis.ping() is True
+    assert await redis.client_id() != pooled
