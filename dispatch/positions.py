@@ -55,6 +55,7 @@ class _Fix:
     lat: float
     lng: float
     at: datetime
+    status: DriverAvailability | None = None  # what the driver's connection knows of it
 
 
 def check_coordinates(lat: float, lng: float) -> None:
@@ -82,13 +83,18 @@ class LivePositions:
         """How many drivers have a position waiting for the next flush."""
         return len(self._pending)
 
-    def record(self, driver_id: DriverId, lat: float, lng: float, at: datetime) -> None:
-        """Buffer a driver's position; only the newest per driver survives until the next flush."""
+    def record(self, driver_id: DriverId, lat: float, lng: float, at: datetime,
+               status: DriverAvailability | None = None) -> None:
+        """Buffer a driver's position; only the newest per driver survives until the next flush.
+
+        `status` is what the driver's connection knows of their availability: written only where Redis has
+        none (it restarted empty), so a position never overrides a status anyone set.
+        """
         check_coordinates(lat, lng)
         held = self._pending.get(driver_id)
         # Apps resend after reconnecting: an older fix arriving late must not move the driver back.
         if held is None or at >= held.at:
-            self._pending[driver_id] = _Fix(float(lat), float(lng), at)
+            self._pending[driver_id] = _Fix(float(lat), float(lng), at, status)
 
     def heard(self, driver_id: DriverId, at: datetime) -> None:
         """Note that a driver's app is alive without moving them; written with the next flush."""
@@ -114,6 +120,12 @@ class LivePositions:
                 # GT: several instances may flush the same driver; the last-seen time never goes backwards.
                 # Drivers not on the map (never sent a position) are heard, but no search can find them.
                 pipe.zadd(SEEN_KEY, seen, gt=True)
+                # Rebuilds what a Redis that restarted empty lost; a no-op while the status is there.
+                for driver_id, fix in batch.items():
+                    if fix.status is not None:
+                        pipe.hsetnx(STATUS_KEY, str(driver_id), fix.status.value)
+                        if fix.status is DriverAvailability.AVAILABLE:
+                            pipe.hsetnx(IDLE_KEY, str(driver_id), fix.at.timestamp())
                 await pipe.execute()
         except RedisError:
             self._restore(batch, heard)

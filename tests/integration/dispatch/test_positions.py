@@ -126,3 +126,28 @@ async def test_bad_coordinates_are_refused_before_anything_is_buffered(live, lat
 async def test_a_search_radius_must_be_sensible(live, radius):
     with pytest.raises(InvalidCoordinates):
         await live.nearby(LAT, LNG, radius, NOW, FRESH)
+
+
+# Redis restarting empty (found by the fault suite, tests/faults): connected drivers' statuses are gone, and a
+# driver without a status gets no offers; the apps' next positions bring them back.
+
+async def test_a_status_lost_with_redis_comes_back_with_the_driver_s_next_position(live, redis_client):
+    driver = DriverId(7)
+    live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    await redis_client.flushdb()  # The test's own Redis database, emptied as a restart without its data would.
+    assert await live.status_of(driver) is None
+    live.record(driver, LAT, LNG, NOW + timedelta(seconds=3), status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.AVAILABLE
+    [found] = await live.nearby(LAT, LNG, 500, NOW + timedelta(seconds=3), FRESH)
+    assert (found.driver_id, found.status, found.idle_since) == (driver, DriverAvailability.AVAILABLE,
+                                                                  NOW + timedelta(seconds=3))
+
+
+async def test_a_position_never_overwrites_a_status_the_center_set(live):
+    driver = DriverId(8)
+    await live.set_status(driver, DriverAvailability.BUSY, NOW)  # e.g. another instance saw the accept
+    live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.BUSY
