@@ -88,17 +88,20 @@ async def publish(changes: Changes, publisher: Publisher, positions: LivePositio
     that it did not (a driver retries a step already taken; an operator books twice). Apps and the console
     learn what they missed from the `state` they get on reconnecting.
     """
+    for driver_id, status in changes.statuses.items():
+        try:
+            await positions.set_status(driver_id, status, now)
+        except PUBLISH_FAILURES:
+            # Written with the fleet's next flush once Redis answers: a driver left "busy" would get no more rides.
+            positions.defer_status(driver_id, status, now)
     try:
-        await _publish(changes, publisher, positions, queues, now)
+        await _publish(changes, publisher, queues, now)
     except PUBLISH_FAILURES:
         log.warning("could not publish %s after its commit; the records are safe",
                     [e.topic for e in changes.events], exc_info=True)
 
 
-async def _publish(changes: Changes, publisher: Publisher, positions: LivePositions, queues: RankQueues | None,
-                   now: datetime) -> None:
-    for driver_id, status in changes.statuses.items():
-        await positions.set_status(driver_id, status, now)
+async def _publish(changes: Changes, publisher: Publisher, queues: RankQueues | None, now: datetime) -> None:
     if queues is not None:
         for driver_id in changes.leave_queue:
             await queues.leave(driver_id)

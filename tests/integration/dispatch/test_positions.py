@@ -1,10 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis.asyncio as aioredis
 
 from dispatch.errors import InvalidCoordinates
 from dispatch.model import DriverAvailability, DriverId
 from dispatch.positions import GEO_KEY, SEEN_KEY, STATUS_KEY, LivePositions
+from dispatch.ride_changes import Changes, publish
+from realtime.bus import RedisEventBus
 
 NOW = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
 # Azadi Square, Tehran; 0.001° of latitude is about 111 m.
@@ -151,3 +154,15 @@ async def test_a_position_never_overwrites_a_status_the_center_set(live):
     live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
     await live.flush()
     assert await live.status_of(driver) is DriverAvailability.BUSY
+
+
+async def test_a_status_redis_could_not_take_after_a_commit_is_written_with_the_next_flush(redis_url, redis_client):
+    # A driver completing a ride while Redis restarts stayed "busy" there, so was never offered a ride again.
+    client = aioredis.from_url(redis_url, decode_responses=True)  # no retries: the dropped connection fails once
+    live, driver = LivePositions(client), DriverId(9)
+    assert await redis_client.client_kill_filter(_id=await client.client_id()) == 1
+    await publish(Changes(statuses={driver: DriverAvailability.AVAILABLE}), RedisEventBus(client, retention=10),
+                  live, None, NOW)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.AVAILABLE
+    await client.aclose()
