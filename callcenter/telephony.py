@@ -60,16 +60,20 @@ async def _ringing(t: Telephony, event: CallEvent) -> Outcome:
     e164 = caller.phone.e164 if caller.phone else None
     async with t.pool.acquire() as conn:
         subscriber, matches = await _lookup(conn, caller, local_hour)
-        subscriber_id = subscriber["id"] if subscriber else None
-        call, extra = await asyncio.gather(
-            call_store.upsert_ringing(
+    subscriber_id = subscriber["id"] if subscriber else None
+
+    async def record() -> call_store.RingingCall:
+        async with t.pool.acquire() as conn:
+            return await call_store.upsert_ringing(
                 conn, pbx_call_id=event.call_id, source=event.source, caller_raw=event.caller, caller_e164=e164,
                 caller_status=caller.status, caller_name=event.caller_name, dialled=event.dialled,
                 extensions=list(event.extensions), subscriber_id=subscriber_id, at=event.at,
                 recent_calls=RECENT_CALLS_ON_CARD,
-            ),
-            _sections(t, subscriber_id, e164),
-        )
+            )
+
+    # The sections take connections of their own: none may be awaited while holding one, or a burst of calls
+    # takes the whole pool and every call waits forever for a second (found by tests/faults).
+    call, extra = await asyncio.gather(record(), _sections(t, subscriber_id, e164))
     if subscriber is not None:
         subscriber["recent_calls"] = call.recent_calls
     operators = call.operators

@@ -52,7 +52,7 @@ from subscribers.model import Address, AddressId, NewAddress, Position, Subscrib
 from subscribers.phones import PhonePlan, parse_phone
 from subscribers.text import clean_text, search_key
 from taxicrm.errors import Conflict, DomainError, InvalidInput
-from taxicrm.events import Publisher
+from taxicrm.events import Publisher, publish_committed
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ async def change_route(desk: RideDesk, ride_id: int, actor: Actor, pickup: Place
         await _count_address_uses(desk, conn, changed, now, only=frozenset(used - before))
     changed = await _save_new_addresses(desk, changed, record, now)
     concerned = [d for d in (changed.driver_id, changed.offered_to) if d is not None]
-    await desk.publisher.publish_all(events.ride_changed(changed, topic="ride.changed", drivers=concerned))
+    await publish_committed(desk.publisher, events.ride_changed(changed, topic="ride.changed", drivers=concerned))
     return changed
 
 
@@ -436,7 +436,7 @@ async def _publish(desk: RideDesk, changes: Changes) -> None:
     if desk.dispatcher is not None:
         await desk.dispatcher.publish(changes)
     elif changes.events:
-        await desk.publisher.publish_all(changes.events)
+        await publish_committed(desk.publisher, changes.events)
 
 
 def _check_route_changeable(ride: Ride) -> None:

@@ -128,7 +128,8 @@ class DriverConversation:
     async def state(self) -> Message:
         """Return everything the app must show now."""
         runtime = self.runtime
-        self.status = await runtime.positions.status_of(self.driver_id)
+        # Redis restarted empty knows no status: this connection's stands, and its next position writes it back.
+        self.status = await runtime.positions.status_of(self.driver_id) or self.status
         async with runtime.pool.acquire() as conn:
             self.ride = await ride_store.active_ride_of_driver(conn, self.driver_id)
         pending = None if self.ride else await runtime.dispatcher.pending_offer_of(self.driver_id)
@@ -167,7 +168,7 @@ class DriverConversation:
 async def _position(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
     point = _point(command, c.runtime, datetime.now(UTC))
     available = c.status is DriverAvailability.AVAILABLE
-    c.runtime.fleet.record(c.driver_id, point, is_available=available, on_trip=c.on_trip)
+    c.runtime.fleet.record(c.driver_id, point, is_available=available, on_trip=c.on_trip, status=c.status)
     return []  # Positions come every few seconds: no reply, unless something is wrong.
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import asyncpg
 from redis.exceptions import RedisError
 
-from dispatch.model import DriverId, RideId
+from dispatch.model import DriverAvailability, DriverId, RideId
 from dispatch.positions import LivePositions
 from dispatch.presence import Presence
 from dispatch.trace_store import TraceBuffer
@@ -44,9 +44,10 @@ class Fleet:
         # the queues' leave grace, a driver gives the rank queues nothing to do: most of the fleet, most of the time.
         self._last_in_zone: dict[DriverId, datetime | None] = {}
 
-    def record(self, driver_id: DriverId, point: TracePoint, *, is_available: bool, on_trip: RideId | None) -> None:
-        """Take in one fix from a driver's app (coordinates already checked)."""
-        self.positions.record(driver_id, point.lat, point.lng, point.at)
+    def record(self, driver_id: DriverId, point: TracePoint, *, is_available: bool, on_trip: RideId | None,
+               status: DriverAvailability | None = None) -> None:
+        """Take in one fix from a driver's app (coordinates already checked), with the status its connection knows."""
+        self.positions.record(driver_id, point.lat, point.lng, point.at, status)
         if on_trip is not None:
             self.traces.add(on_trip, point)
         held = self._seen.get(driver_id)

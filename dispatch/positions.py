@@ -55,6 +55,7 @@ class _Fix:
     lat: float
     lng: float
     at: datetime
+    status: DriverAvailability | None = None  # what the driver's connection knows of it
 
 
 def check_coordinates(lat: float, lng: float) -> None:
@@ -76,19 +77,26 @@ class LivePositions:
         self._pending: dict[DriverId, _Fix] = {}
         # Drivers heard from without a position (a status, an accept): still alive, not moved.
         self._heard: dict[DriverId, datetime] = {}
+        # Statuses that could not be written when they changed (Redis away): written with the next flush.
+        self._statuses: dict[DriverId, tuple[DriverAvailability, datetime]] = {}
 
     @property
     def pending(self) -> int:
         """How many drivers have a position waiting for the next flush."""
         return len(self._pending)
 
-    def record(self, driver_id: DriverId, lat: float, lng: float, at: datetime) -> None:
-        """Buffer a driver's position; only the newest per driver survives until the next flush."""
+    def record(self, driver_id: DriverId, lat: float, lng: float, at: datetime,
+               status: DriverAvailability | None = None) -> None:
+        """Buffer a driver's position; only the newest per driver survives until the next flush.
+
+        `status` is what the driver's connection knows of their availability: written only where Redis has
+        none (it restarted empty), so a position never overrides a status anyone set.
+        """
         check_coordinates(lat, lng)
         held = self._pending.get(driver_id)
         # Apps resend after reconnecting: an older fix arriving late must not move the driver back.
         if held is None or at >= held.at:
-            self._pending[driver_id] = _Fix(float(lat), float(lng), at)
+            self._pending[driver_id] = _Fix(float(lat), float(lng), at, status)
 
     def heard(self, driver_id: DriverId, at: datetime) -> None:
         """Note that a driver's app is alive without moving them; written with the next flush."""
@@ -96,11 +104,18 @@ class LivePositions:
         if held is None or at > held:
             self._heard[driver_id] = at
 
+    def defer_status(self, driver_id: DriverId, availability: DriverAvailability, at: datetime) -> None:
+        """Keep a status change Redis could not take, for the next flush; a newer change replaces it."""
+        held = self._statuses.get(driver_id)
+        if held is None or at >= held[1]:
+            self._statuses[driver_id] = (availability, at)
+
     async def flush(self) -> int:
-        """Write the buffered positions in one pipeline and return how many drivers it moved."""
+        """Write the buffered positions (and deferred statuses) in one pipeline; return how many drivers it moved."""
         batch, self._pending = self._pending, {}
         heard, self._heard = self._heard, {}
-        if not batch and not heard:
+        statuses, self._statuses = self._statuses, {}
+        if not batch and not heard and not statuses:
             return 0
         geo: list[Any] = []
         for driver_id, fix in batch.items():
@@ -109,14 +124,26 @@ class LivePositions:
         seen.update({str(driver_id): fix.at.timestamp() for driver_id, fix in batch.items()})
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
+                for driver_id, (availability, at) in statuses.items():
+                    pipe.eval(_SET_STATUS, 2, STATUS_KEY, IDLE_KEY, str(driver_id), availability.value,
+                              at.timestamp())
                 if geo:
                     pipe.geoadd(GEO_KEY, geo)
                 # GT: several instances may flush the same driver; the last-seen time never goes backwards.
                 # Drivers not on the map (never sent a position) are heard, but no search can find them.
-                pipe.zadd(SEEN_KEY, seen, gt=True)
+                if seen:
+                    pipe.zadd(SEEN_KEY, seen, gt=True)
+                # Rebuilds what a Redis that restarted empty lost; a no-op while the status is there.
+                for driver_id, fix in batch.items():
+                    if fix.status is not None:
+                        pipe.hsetnx(STATUS_KEY, str(driver_id), fix.status.value)
+                        if fix.status is DriverAvailability.AVAILABLE:
+                            pipe.hsetnx(IDLE_KEY, str(driver_id), fix.at.timestamp())
                 await pipe.execute()
         except RedisError:
             self._restore(batch, heard)
+            for driver_id, (availability, at) in statuses.items():
+                self.defer_status(driver_id, availability, at)
             raise
         return len(batch)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -140,21 +140,38 @@ class Pricer:
         fare = await self.price_trip(trip, vehicle_class)
         return Quote(fare=fare, distance_m=trip.distance_m, duration_s=trip.duration_s)
 
-    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime) -> Tariff:
-        """Return the tariff version in force for the class at `at` (a trace is measured by its slow speed)."""
-        async with self._pool.acquire() as conn:
-            versions = await tariff_store.versions_in_force(conn, vehicle_class, at)
+    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime,
+                         conn: asyncpg.Connection | None = None) -> Tariff:
+        """Return the tariff version in force for the class at `at` (a trace is measured by its slow speed).
+
+        A caller inside a transaction passes its connection: waiting for a second one from the pool while
+        holding the first is how a burst of such callers takes every connection and waits forever.
+        """
+        async with self._connection(conn) as using:
+            versions = await tariff_store.versions_in_force(using, vehicle_class, at)
         return fares.tariff_in_force(versions, at)
 
-    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass) -> Fare:
-        """Price a measured trip under the tariff in force for the class when it started; NoTariffInForce if none."""
+    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass,
+                         conn: asyncpg.Connection | None = None) -> Fare:
+        """Price a measured trip under the tariff in force for the class when it started; NoTariffInForce if none.
+
+        As with `tariff_for`, a caller inside a transaction passes its connection.
+        """
         local_day = trip.started_at.astimezone(self._timezone).date()
-        async with self._pool.acquire() as conn:
-            versions = await tariff_store.versions_in_force(conn, vehicle_class, trip.started_at)
+        async with self._connection(conn) as using:
+            versions = await tariff_store.versions_in_force(using, vehicle_class, trip.started_at)
             # The day before too: a window past midnight belongs to the day it started on.
-            holidays = await tariff_store.holiday_days(conn, local_day - timedelta(days=1), local_day)
+            holidays = await tariff_store.holiday_days(using, local_day - timedelta(days=1), local_day)
         tariff = fares.tariff_in_force(versions, trip.started_at)
         return fares.quote(tariff, trip, local_tz=self._timezone, holidays=holidays)
+
+    @asynccontextmanager
+    async def _connection(self, conn: asyncpg.Connection | None) -> AsyncIterator[asyncpg.Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            async with self._pool.acquire() as acquired:
+                yield acquired
 
 
 def fare_json(fare: Fare) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,9 @@ from dispatch.errors import DriverBusy, RideChanged, RideNotFound
 from dispatch.model import Actor, DriverAvailability, DriverId, Offer, QueuedDriver, Ride, RideAction, ZoneId
 from dispatch.positions import LivePositions
 from dispatch.rides import transition
-from taxicrm.events import Event, Publisher
+from taxicrm.events import PUBLISH_FAILURES, Event, Publisher
+
+log = logging.getLogger(__name__)
 
 
 class RankQueues(Protocol):
@@ -79,9 +82,26 @@ async def update_ride(conn: asyncpg.Connection, ride: Ride, now: datetime, colum
 
 async def publish(changes: Changes, publisher: Publisher, positions: LivePositions, queues: RankQueues | None,
                   now: datetime) -> None:
-    """Publish what a committed transaction did; the records are safe, so a failure here only delays news."""
+    """Publish what a committed transaction did; the records are safe, so a failure here only delays news.
+
+    Never raises for Redis being away: the change has committed, and an error would tell the driver or operator
+    that it did not (a driver retries a step already taken; an operator books twice). Apps and the console
+    learn what they missed from the `state` they get on reconnecting.
+    """
     for driver_id, status in changes.statuses.items():
-        await positions.set_status(driver_id, status, now)
+        try:
+            await positions.set_status(driver_id, status, now)
+        except PUBLISH_FAILURES:
+            # Written with the fleet's next flush once Redis answers: a driver left "busy" would get no more rides.
+            positions.defer_status(driver_id, status, now)
+    try:
+        await _publish(changes, publisher, queues, now)
+    except PUBLISH_FAILURES:
+        log.warning("could not publish %s after its commit; the records are safe",
+                    [e.topic for e in changes.events], exc_info=True)
+
+
+async def _publish(changes: Changes, publisher: Publisher, queues: RankQueues | None, now: datetime) -> None:
     if queues is not None:
         for driver_id in changes.leave_queue:
             await queues.leave(driver_id)

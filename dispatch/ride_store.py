@@ -80,7 +80,13 @@ SELECT_CARD_RIDES = """
     )::text
 """
 SELECT_UNASSIGNED = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE status = 'unassigned' ORDER BY due_at LIMIT 500"
-WAKE = "UPDATE rides SET dispatch_after = $2 WHERE id = ANY($1::bigint[]) AND status = 'unassigned'"
+# Rides another transaction holds are being dispatched right now: skipped, never waited for (waiting here, in
+# whatever order the rows come, deadlocked with dispatch on other instances).
+WAKE = """
+    UPDATE rides SET dispatch_after = $2
+    WHERE id IN (SELECT id FROM rides WHERE id = ANY($1::bigint[]) AND status = 'unassigned'
+                 ORDER BY id FOR UPDATE SKIP LOCKED)
+"""
 SELECT_ACTIVE_OF_DRIVER = f"""
     SELECT {_RIDE_COLUMNS} FROM rides WHERE driver_id = $1 AND status IN ('assigned', 'arrived', 'on_board')
 """

@@ -36,12 +36,14 @@ MAX_REASON = 300
 class TripPricer(Protocol):
     """Prices a measured trip under the tariff in force for its class."""
 
-    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime) -> Tariff:
-        """Return the tariff version in force for the class at `at`."""
+    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime,
+                         conn: asyncpg.Connection | None = None) -> Tariff:
+        """Return the tariff version in force for the class at `at`, read on `conn` if given."""
         ...
 
-    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass) -> Fare:
-        """Price the trip."""
+    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass,
+                         conn: asyncpg.Connection | None = None) -> Fare:
+        """Price the trip, reading the tariff on `conn` if given."""
         ...
 
 
@@ -140,7 +142,9 @@ class Trips:
 
     async def _final_fare(self, conn: asyncpg.Connection, ride: Ride, now: datetime) -> FinalFare:
         started = ride.picked_up_at or now
-        tariff = await self.pricer.tariff_for(ride.vehicle_class, started)
+        # On the transaction's own connection: a second one from the pool, wanted by every completion of a burst
+        # while each holds its first, once took the whole pool and hung the instance (found by tests/faults).
+        tariff = await self.pricer.tariff_for(ride.vehicle_class, started, conn)
         points = await trace_store.points_of(conn, ride.id)
         measure = measure_trace(points, slow_speed_kmh=tariff.slow_speed_kmh)
         start = LatLng(points[0].lat, points[0].lng) if points else _place_point(ride.pickup)
@@ -148,7 +152,7 @@ class Trips:
         trip = Trip(distance_m=measure.distance_m, duration_s=max(measure.duration_s, measure.waiting_s),
                     waiting_s=measure.waiting_s, started_at=started,
                     pickup_zone=self._zone(start), dropoff_zone=self._zone(end))
-        metered = await self.pricer.price_trip(trip, ride.vehicle_class)
+        metered = await self.pricer.price_trip(trip, ride.vehicle_class, conn)
         metered_json = {**self.fare_json(metered), "distance_m": measure.distance_m,
                         "duration_s": measure.duration_s, "waiting_s": measure.waiting_s,
                         "trace_points": len(points), "dropped_points": measure.dropped_points}

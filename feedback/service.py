@@ -42,7 +42,7 @@ from subscribers import service as subscribers
 from subscribers.model import SubscriberId
 from taxicrm.auth import Principal
 from taxicrm.errors import NotFound
-from taxicrm.events import Publisher
+from taxicrm.events import Publisher, publish_committed
 
 COMPLAINTS_ON_CARD: Final = 5
 CARD_SUMMARY_LENGTH: Final = 140
@@ -96,7 +96,7 @@ async def open_complaint(pool: asyncpg.Pool, publisher: Publisher, policy: SlaPo
     new = complaints.new_complaint(request, category, links, by.id, now, policy)
     async with pool.acquire() as conn, conn.transaction():
         opened = await _insert_opened(conn, new, by)
-    await publisher.publish(complaint_opened(opened, now))
+    await publish_committed(publisher, [complaint_opened(opened, now)])
     return opened
 
 
@@ -115,7 +115,7 @@ async def open_by_customer(pool: asyncpg.Pool, publisher: Publisher, policy: Sla
         earlier = await store.customer_reports(conn, ride_id, lock=True)
         found = complaints.check_customer_report(category, await store.category(conn, category), len(earlier))
         opened = await _insert_opened(conn, complaints.new_complaint(asked, found, links, None, now, policy), by)
-    await publisher.publish(complaint_opened(opened, now))
+    await publish_committed(publisher, [complaint_opened(opened, now)])
     return opened
 
 

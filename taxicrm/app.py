@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import redis.asyncio as aioredis
+import redis.exceptions
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 import callcenter.call_routes
 import callcenter.console_routes
@@ -30,6 +33,9 @@ from taxicrm.middleware import auth_middleware, error_middleware, metrics_middle
 from taxicrm.settings import Settings
 
 REDIS_POOL_WAIT_SECONDS = 10
+REDIS_RETRIES = 2
+REDIS_RETRY_BASE_SECONDS = 0.05
+REDIS_RETRY_CAP_SECONDS = 0.5
 
 # Each domain contributes its routes, resources and authenticators through one `setup(app)`.
 # Realtime comes first: its cleanup context sets PUBLISHER, which the others' start-up may use.
@@ -101,9 +107,13 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # A blocking pool: a burst of commands (thousands of driver apps reconnecting at once) waits for a free
     # connection instead of failing with "too many connections".
+    # After a Redis restart every pooled connection is dead, and each would fail its next command, minutes later
+    # for a rarely used one: a command that finds its connection closed reconnects and is sent again.
+    retry = Retry(ExponentialBackoff(cap=REDIS_RETRY_CAP_SECONDS, base=REDIS_RETRY_BASE_SECONDS), REDIS_RETRIES)
     pool = aioredis.BlockingConnectionPool.from_url(_resolved(settings.redis_url), decode_responses=True,
                                                     max_connections=settings.redis_pool_size,
-                                                    timeout=REDIS_POOL_WAIT_SECONDS)
+                                                    timeout=REDIS_POOL_WAIT_SECONDS, retry=retry,
+                                                    retry_on_error=[redis.exceptions.ConnectionError])
     client = aioredis.Redis.from_pool(pool)  # The client owns the pool: closing it closes the connections.
     app[REDIS] = client
     try:

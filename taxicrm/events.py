@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+# What publishing may fail with while Redis is away or restarting.
+PUBLISH_FAILURES = (RedisError, OSError, TimeoutError)
 
 # Audiences name who may receive an event over a websocket.
 OPERATORS = "operators"
@@ -56,3 +63,17 @@ class Publisher(Protocol):
     async def publish_all(self, events: Sequence[Event]) -> list[str]:
         """Publish the events together, in order, and return their stream ids."""
         ...
+
+
+async def publish_committed(publisher: Publisher, events: Sequence[Event]) -> None:
+    """Publish the news of a change that has committed; Redis being away delays or loses news, never the change.
+
+    Never raises for Redis: the caller must answer that the change happened. An error would make a driver
+    retry a step already taken and an operator or customer send again what is stored (a second complaint).
+    Apps and the console catch up from the state they get on reconnecting.
+    """
+    try:
+        await publisher.publish_all(events)
+    except PUBLISH_FAILURES:
+        log.warning("could not publish %s after its commit; the records are safe", [e.topic for e in events],
+                    exc_info=True)

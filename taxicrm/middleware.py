@@ -19,7 +19,10 @@ log = logging.getLogger("taxicrm.web")
 
 # Losing PostgreSQL or Redis mid-request is an outage, not a bug: answer 503 so clients retry.
 UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, redis.exceptions.ConnectionError,
-               redis.exceptions.TimeoutError)
+               redis.exceptions.TimeoutError,
+               # PostgreSQL shutting down, restarting or recovering from a crash refuses and ends sessions with these.
+               asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+               asyncpg.exceptions.CrashShutdownError)
 
 # Stable codes for the errors aiohttp itself raises (unknown route, wrong method, body too large...).
 HTTP_ERROR_CODES = {

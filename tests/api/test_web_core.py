@@ -2,6 +2,7 @@ import asyncio
 import dataclasses
 import re
 
+import asyncpg
 import pytest
 
 from taxicrm.app import create_app
@@ -133,6 +134,22 @@ async def test_an_unreachable_redis_mid_request_is_a_503_not_a_crash(aiohttp_cli
     assert (await response.json())["error"]["code"] == "service_unavailable"
 
 
+# What asyncpg raises while PostgreSQL restarts (found by the fault suite, tests/faults): an outage, not a bug.
+@pytest.mark.parametrize("error", [asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
+                                   asyncpg.exceptions.CrashShutdownError])
+async def test_postgresql_restarting_mid_request_is_a_503_not_a_crash(aiohttp_client, settings, error):
+    @public
+    async def restarting(request):
+        raise error("the database system is shutting down")
+
+    app = create_app(settings)
+    app.router.add_get("/restarting", restarting)
+    client = await aiohttp_client(app)
+    response = await client.get("/restarting")
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "service_unavailable"
+
+
 async def test_a_burst_of_redis_commands_larger_than_the_pool_waits_its_turn(aiohttp_client, settings):
     from taxicrm.keys import REDIS
 
@@ -142,3 +159,20 @@ async def test_a_burst_of_redis_commands_larger_than_the_pool_waits_its_turn(aio
     # Slow commands hold each connection a while, so 40 at once must queue for the 2 connections.
     replies = await asyncio.gather(*(redis.blpop([f"empty-{n}"], timeout=0.05) for n in range(40)))
     assert replies == [None] * 40  # A pool that refused instead of waiting would raise "too many connections".
+
+
+async def test_a_pooled_redis_connection_the_server_dropped_is_reopened_not_failed(aiohttp_client, settings):
+    # As after a Redis restart (found by the fault suite): every pooled connection is dead, not only the first.
+    import redis.asyncio as aioredis
+
+    from taxicrm.keys import REDIS
+
+    app = create_app(dataclasses.replace(settings, redis_pool_size=1))
+    await aiohttp_client(app)
+    redis = app[REDIS]
+    pooled = await redis.client_id()
+    other = aioredis.from_url(settings.redis_url)
+    assert await other.client_kill_filter(_id=pooled) == 1
+    await other.aclose()
+    assert await redis.ping() is True
+    assert await redis.client_id() != pooled

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from dispatch import booking, offer_store, ride_store
 from dispatch.booking import Booker, BookingRequest, PlaceRequest, RideDesk
@@ -30,6 +32,7 @@ from dispatch.positions import LivePositions
 from realtime.bus import RedisEventBus
 from subscribers.phones import PhonePlan
 from taxicrm.errors import DomainError
+from tests.support import free_port
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 LAT, LNG = 35.6997, 51.3380
@@ -243,3 +246,38 @@ async def test_a_booking_made_while_redis_is_away_is_kept_and_dispatched_once_it
     clock.now += dispatcher.policy.first_look_grace
     assert await dispatcher.dispatch_due() == 1
     assert (await stored(db, ride.id)).offered_to == driver.id
+
+
+# Redis failing between the commit and the news (found by the fault suite, tests/faults): the step happened, so
+# the answer must say so, not that it failed; a driver told "error" retries a done step or gives up on a ride.
+
+def unreachable_redis() -> aioredis.Redis:
+    """A client of a port nobody listens on, failing at once instead of retrying."""
+    return aioredis.Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0), socket_connect_timeout=1)
+
+
+async def test_an_accept_committed_while_redis_is_away_is_answered_with_the_ride(
+        dispatcher, desk, db, make_driver, positions, clock):
+    driver = await free_driver(make_driver, positions, clock)
+    ride, offer_id = await offered(desk, db, clock)
+    dead = unreachable_redis()
+    cut_off = Dispatcher(db, RedisEventBus(dead, retention=10), LivePositions(dead), TEHRAN, dispatcher.policy,
+                         clock=clock)
+    accepted = await cut_off.accept(driver.id, offer_id)
+    assert (accepted.id, accepted.status, accepted.driver_id) == (ride.id, RideStatus.ASSIGNED, driver.id)
+    assert (await stored(db, ride.id)).status is RideStatus.ASSIGNED
+    await dead.aclose()
+
+
+async def test_a_booking_stored_while_redis_is_away_is_answered_as_booked(db, clock):
+    dead = unreachable_redis()
+    bus, lost = RedisEventBus(dead, retention=10), LivePositions(dead)
+    cut_off = RideDesk(db, bus, PhonePlan(), TEHRAN, dispatcher=Dispatcher(db, bus, lost, TEHRAN, clock=clock))
+    request = BookingRequest(pickup=PlaceRequest(text="Azadi Square", lat=LAT, lng=LNG), walk_in_name="Walker",
+                             walk_in_phone=f"0912{next(keys):07d}")
+    booked = await booking.book(cut_off, request, Booker(Actor(ActorKind.CUSTOMER, 1), Channel.SELF_SERVICE),
+                                f"k{next(keys)}", clock())
+    # Nobody could be searched for: the ride waits for the due list, which offers it once Redis is back.
+    assert booked.is_new and booked.ride.status is RideStatus.REQUESTED
+    assert (await stored(db, booked.ride.id)).status is RideStatus.REQUESTED
+    await dead.aclose()

@@ -1,10 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis.asyncio as aioredis
 
 from dispatch.errors import InvalidCoordinates
 from dispatch.model import DriverAvailability, DriverId
 from dispatch.positions import GEO_KEY, SEEN_KEY, STATUS_KEY, LivePositions
+from dispatch.ride_changes import Changes, publish
+from realtime.bus import RedisEventBus
 
 NOW = datetime(2026, 3, 21, 8, 0, tzinfo=UTC)
 # Azadi Square, Tehran; 0.001° of latitude is about 111 m.
@@ -126,3 +129,40 @@ async def test_bad_coordinates_are_refused_before_anything_is_buffered(live, lat
 async def test_a_search_radius_must_be_sensible(live, radius):
     with pytest.raises(InvalidCoordinates):
         await live.nearby(LAT, LNG, radius, NOW, FRESH)
+
+
+# Redis restarting empty (found by the fault suite, tests/faults): connected drivers' statuses are gone, and a
+# driver without a status gets no offers; the apps' next positions bring them back.
+
+async def test_a_status_lost_with_redis_comes_back_with_the_driver_s_next_position(live, redis_client):
+    driver = DriverId(7)
+    live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    await redis_client.flushdb()  # The test's own Redis database, emptied as a restart without its data would.
+    assert await live.status_of(driver) is None
+    live.record(driver, LAT, LNG, NOW + timedelta(seconds=3), status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.AVAILABLE
+    [found] = await live.nearby(LAT, LNG, 500, NOW + timedelta(seconds=3), FRESH)
+    assert (found.driver_id, found.status, found.idle_since) == (driver, DriverAvailability.AVAILABLE,
+                                                                  NOW + timedelta(seconds=3))
+
+
+async def test_a_position_never_overwrites_a_status_the_center_set(live):
+    driver = DriverId(8)
+    await live.set_status(driver, DriverAvailability.BUSY, NOW)  # e.g. another instance saw the accept
+    live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.BUSY
+
+
+async def test_a_status_redis_could_not_take_after_a_commit_is_written_with_the_next_flush(redis_url, redis_client):
+    # A driver completing a ride while Redis restarts stayed "busy" there, so was never offered a ride again.
+    client = aioredis.from_url(redis_url, decode_responses=True)  # no retries: the dropped connection fails once
+    live, driver = LivePositions(client), DriverId(9)
+    assert await redis_client.client_kill_filter(_id=await client.client_id()) == 1
+    await publish(Changes(statuses={driver: DriverAvailability.AVAILABLE}), RedisEventBus(client, retention=10),
+                  live, None, NOW)
+    await live.flush()
+    assert await live.status_of(driver) is DriverAvailability.AVAILABLE
+    await client.aclose()

@@ -129,3 +129,16 @@ async def test_a_cancelled_ride_must_carry_its_reason(db: asyncpg.Pool) -> None:
     ride = await insert(db, new_ride())
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute("UPDATE rides SET status = 'cancelled' WHERE id = $1", ride.id)
+
+
+async def test_waking_rides_skips_one_another_transaction_holds_instead_of_waiting_for_it(db: asyncpg.Pool) -> None:
+    # Waits here deadlocked two instances' wakes and dispatch (found by the fault suite, tests/faults); a ride
+    # someone holds is being dispatched right now, so it needs no wake.
+    held = await insert(db, new_ride("w1", status=RideStatus.UNASSIGNED))
+    free = await insert(db, new_ride("w2", status=RideStatus.UNASSIGNED))
+    async with db.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM rides WHERE id = $1 FOR UPDATE", held.id)
+        async with db.acquire() as conn, asyncio.timeout(5):
+            await ride_store.wake(conn, [held.id, free.id], NOW)
+    woken = await db.fetch("SELECT id FROM rides WHERE dispatch_after = $1", NOW)
+    assert [r["id"] for r in woken] == [free.id]
