@@ -97,8 +97,10 @@ class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg 
 async def _postgres(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     dsn = _resolved(settings.database_url)
+    # No JIT: the service's statements are short, and a report's estimate over millions of rows could spend half a
+    # second compiling a query that then runs in milliseconds (seen over a year of history: 0.55 s of 2.4 s).
     async with asyncpg.create_pool(dsn, min_size=1, max_size=settings.db_pool_size,
-                                   connection_class=StatelessConnection) as pool:
+                                   connection_class=StatelessConnection, server_settings={"jit": "off"}) as pool:
         app[DB] = pool
         yield
 
