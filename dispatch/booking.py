@@ -294,7 +294,8 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
             if active is not None:
                 raise ActiveRideExists(active)
         try:
-            ride = await ride_store.insert_ride(conn, new)
+            ride = await ride_store.insert_ride(
+                conn, new, ride_store.StepRecord(BOOK, None, new.status, booker.actor, now))
         except asyncpg.ForeignKeyViolationError as err:
             if request.call_id is not None and "call_id" in (err.constraint_name or ""):
                 raise CallNotFound(request.call_id) from err
@@ -304,7 +305,6 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
             if winner is None:  # Only if the winner rolled back after all; a retry books afresh.
                 raise Conflict("The booking clashed with another one; try again.", code="ride_changed")
             return _replay(winner, fingerprint)
-        await ride_store.insert_step(conn, ride.id, BOOK, None, ride.status, booker.actor, now)
         await _count_address_uses(desk, conn, ride, now)
         changes = Changes(events=events.ride_changed(ride, topic="ride.booked"))
         if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
