@@ -94,6 +94,13 @@ SELECT_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1"
 # Every change to a ride's dispatch happens under its row lock, so offers, accepts, cancels and manual
 # assignments for one ride take turns; the conditional updates below then catch anything read earlier.
 LOCK_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1 FOR UPDATE"
+# A driver's answer locks the ride of the offer it names in one statement; someone else's offer finds nothing.
+# (An offer's ride and driver never change, so reading them before the lock is granted is safe.)
+LOCK_RIDE_OF_OFFER = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides
+    WHERE id = (SELECT ride_id FROM ride_offers WHERE id = $1 AND driver_id = $2)
+    FOR UPDATE
+"""
 # Any instance takes the next ride waiting for dispatch; one another instance is handling is skipped.
 CLAIM_DUE = f"""
     SELECT {_RIDE_COLUMNS} FROM rides
@@ -247,6 +254,12 @@ async def ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
 async def lock_ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
     """Return the ride, locked until the transaction ends; None if there is no such ride."""
     row = await conn.fetchrow(LOCK_RIDE, ride_id)
+    return None if row is None else _ride(row)
+
+
+async def lock_ride_of_offer(conn: asyncpg.Connection, offer_id: int, driver_id: DriverId) -> Ride | None:
+    """Return the ride the driver's offer is for, locked until the transaction ends; None if they have no such offer."""
+    row = await conn.fetchrow(LOCK_RIDE_OF_OFFER, offer_id, driver_id)
     return None if row is None else _ride(row)
 
 
