@@ -136,8 +136,9 @@ class Quoter(Protocol):
     """Prices a trip between two points at booking (see pricing.Pricer)."""
 
     async def quote_trip(self, pickup: LatLng, dropoff: LatLng, vehicle_class: VehicleClass, at: datetime,
-                         pickup_zone: str | None = None, dropoff_zone: str | None = None) -> Quote:
-        """Estimate and price the trip."""
+                         pickup_zone: str | None = None, dropoff_zone: str | None = None, *,
+                         conn: asyncpg.Connection | None = None) -> Quote:
+        """Estimate and price the trip (reading the tariff on `conn` if given, else on a pooled connection)."""
         ...
 
 
@@ -230,7 +231,7 @@ def _check_in_area(desk: RideDesk, place: Place, name: str) -> None:
 
 
 async def _quote(desk: RideDesk, pickup: Place, destination: Place | None, vehicle_class: VehicleClass,
-                 at: datetime) -> dict[str, Any] | None:
+                 at: datetime, conn: asyncpg.Connection | None = None) -> dict[str, Any] | None:
     """Price the trip if both ends are on the map; a missing tariff must not stop a ride, so it just has no quote."""
     if desk.quoter is None or destination is None or None in (pickup.lat, pickup.lng, destination.lat,
                                                                 destination.lng):
@@ -240,7 +241,7 @@ async def _quote(desk: RideDesk, pickup: Place, destination: Place | None, vehic
     zone_of = desk.zone_code_at or (lambda lat, lng: None)
     try:
         quoted = await desk.quoter.quote_trip(start, end, vehicle_class, at, zone_of(start.lat, start.lng),
-                                              zone_of(end.lat, end.lng))
+                                              zone_of(end.lat, end.lng), conn=conn)
     except NoTariffInForce:
         log.warning("no tariff in force for %s rides at %s: booking without a quote", vehicle_class, at)
         return None
@@ -271,45 +272,47 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
             _check_in_area(desk, place, name)
     fingerprint = request_hash(request)
     status = status_at_booking(request.pickup_at, now, desk.release_lead)
-    new = NewRide(
-        subscriber_id=rider.subscriber.subscriber.id if rider.subscriber else None,
-        walk_in_name=rider.walk_in_name, walk_in_phone=rider.walk_in_phone, call_id=request.call_id,
-        pickup=pickup, destination=destination, passengers=request.passengers, vehicle_class=request.vehicle_class,
-        notes_for_driver=notes, pickup_at=request.pickup_at, status=status,
-        booked_by=booker.actor.id if booker.channel is Channel.CONSOLE else None, booked_via=booker.channel,
-        idempotency_scope=booker.scope, idempotency_key=key, request_hash=fingerprint, created_at=now,
-        dispatch_after=_first_look(request.pickup_at, status, now, desk),
-        quote=await _quote(desk, pickup, destination, request.vehicle_class, request.pickup_at or now),
-        # What the operator tells the caller on the phone is the price, unless the trip changes.
-        quote_locked=booker.channel is Channel.CONSOLE,
-    )
-    async with desk.pool.acquire() as conn, conn.transaction():
-        # Under the caller's lock a retry sees the first attempt's ride, so it replays instead of warning.
-        await ride_store.lock_caller(conn, rider.lock_key)
-        earlier = await ride_store.ride_by_key(conn, booker.scope, key)
-        if earlier is not None:
-            return _replay(earlier, fingerprint)
-        if not request.confirm_duplicate:
-            active = await ride_store.active_ride_of(conn, new.subscriber_id, new.walk_in_phone, ACTIVE_STATUSES)
-            if active is not None:
-                raise ActiveRideExists(active)
-        try:
-            ride = await ride_store.insert_ride(conn, new)
-        except asyncpg.ForeignKeyViolationError as err:
-            if request.call_id is not None and "call_id" in (err.constraint_name or ""):
-                raise CallNotFound(request.call_id) from err
-            raise
-        if ride is None:  # The same key, used at the same instant for another caller.
-            winner = await ride_store.ride_by_key(conn, booker.scope, key)
-            if winner is None:  # Only if the winner rolled back after all; a retry books afresh.
-                raise Conflict("The booking clashed with another one; try again.", code="ride_changed")
-            return _replay(winner, fingerprint)
-        await ride_store.insert_step(conn, ride.id, BOOK, None, ride.status, booker.actor, now)
-        await _count_address_uses(desk, conn, ride, now)
-        changes = Changes(events=events.ride_changed(ride, topic="ride.booked"))
-        if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
-            # The ride is this transaction's own until it commits: no one else can see it, let alone lock it.
-            ride = await desk.dispatcher.offer_at_booking(conn, ride, now, changes)
+    async with desk.pool.acquire() as conn:
+        # Priced on the booking's own connection, before its transaction: the caller's lock is not held meanwhile.
+        quote = await _quote(desk, pickup, destination, request.vehicle_class, request.pickup_at or now, conn)
+        new = NewRide(
+            subscriber_id=rider.subscriber.subscriber.id if rider.subscriber else None,
+            walk_in_name=rider.walk_in_name, walk_in_phone=rider.walk_in_phone, call_id=request.call_id,
+            pickup=pickup, destination=destination, passengers=request.passengers,
+            vehicle_class=request.vehicle_class, notes_for_driver=notes, pickup_at=request.pickup_at, status=status,
+            booked_by=booker.actor.id if booker.channel is Channel.CONSOLE else None, booked_via=booker.channel,
+            idempotency_scope=booker.scope, idempotency_key=key, request_hash=fingerprint, created_at=now,
+            dispatch_after=_first_look(request.pickup_at, status, now, desk), quote=quote,
+            # What the operator tells the caller on the phone is the price, unless the trip changes.
+            quote_locked=booker.channel is Channel.CONSOLE,
+        )
+        async with conn.transaction():
+            # Under the caller's lock a retry sees the first attempt's ride, so it replays instead of warning.
+            await ride_store.lock_caller(conn, rider.lock_key)
+            earlier = await ride_store.ride_by_key(conn, booker.scope, key)
+            if earlier is not None:
+                return _replay(earlier, fingerprint)
+            if not request.confirm_duplicate:
+                active = await ride_store.active_ride_of(conn, new.subscriber_id, new.walk_in_phone, ACTIVE_STATUSES)
+                if active is not None:
+                    raise ActiveRideExists(active)
+            try:
+                ride = await ride_store.insert_ride(
+                    conn, new, ride_store.StepRecord(BOOK, None, new.status, booker.actor, now))
+            except asyncpg.ForeignKeyViolationError as err:
+                if request.call_id is not None and "call_id" in (err.constraint_name or ""):
+                    raise CallNotFound(request.call_id) from err
+                raise
+            if ride is None:  # The same key, used at the same instant for another caller.
+                winner = await ride_store.ride_by_key(conn, booker.scope, key)
+                if winner is None:  # Only if the winner rolled back after all; a retry books afresh.
+                    raise Conflict("The booking clashed with another one; try again.", code="ride_changed")
+                return _replay(winner, fingerprint)
+            await _count_address_uses(desk, conn, ride, now)
+            changes = Changes(events=events.ride_changed(ride, topic="ride.booked"))
+            if desk.dispatcher is not None and ride.status is RideStatus.REQUESTED:
+                # The ride is this transaction's own until it commits: no one else can see it, let alone lock it.
+                ride = await desk.dispatcher.offer_at_booking(conn, ride, now, changes)
     # The driver hears of the offer first; learning the typed addresses can come after.
     await _publish(desk, changes)
     # Only an operator's booking teaches the card new addresses: anyone can type a subscriber's number online.

@@ -217,40 +217,46 @@ class Dispatcher:
     async def accept(self, driver_id: DriverId, offer_id: int) -> Ride:
         """Give the ride to the driver if the offer is still theirs; accepting twice changes nothing."""
         changes = Changes()
+        expired: Offer | None = None
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
-            offer, ride = await self._lock_offer(conn, driver_id, offer_id)
-            if offer.status is OfferStatus.ACCEPTED and ride.driver_id == driver_id:
-                return ride
-            if offer.status is OfferStatus.PENDING and offer.expires_at <= now:
-                # The sweeper has not got to it yet; the driver is told, the ride moves on either way.
-                await self._close_offer(conn, offer, ride, OfferStatus.EXPIRED, now, changes, "Timed out.")
-                expired = True
-            else:
-                expired = False
+            ride = await self._lock_ride_of_offer(conn, driver_id, offer_id)
+            # The usual answer in one statement: a pending offer, on time. Only if that fails is the offer read,
+            # to say why; under the ride's lock nobody else can change it meanwhile.
+            accepted = await offer_store.accept_offer(conn, OfferId(offer_id), now)
+            if accepted is None:
+                offer = await self._offer_under_lock(conn, offer_id)
+                if offer.status is OfferStatus.ACCEPTED and ride.driver_id == driver_id:
+                    return ride
                 if offer.status is not OfferStatus.PENDING:
                     raise OfferClosed(offer.id, offer.status.value)
-                await offer_store.end_offer(conn, offer.id, OfferStatus.ACCEPTED, now)
+                # Pending but out of time: the sweeper has not got to it yet; the driver is told, the ride moves on
+                # either way.
+                await self._close_offer(conn, offer, ride, OfferStatus.EXPIRED, now, changes, "Timed out.")
+                expired = offer
+            else:
                 ride = await apply_action(conn, ride, RideAction.ACCEPT, Actor(ActorKind.DRIVER, driver_id), now,
                                          changes, drivers=(driver_id,), assigned_at=now)
                 changes.statuses[driver_id] = DriverAvailability.BUSY
                 changes.leave_queue.add(driver_id)
         await self.publish(changes)
-        if expired:
-            raise OfferClosed(offer.id, OfferStatus.EXPIRED.value)
+        if expired is not None:
+            raise OfferClosed(expired.id, OfferStatus.EXPIRED.value)
         return ride
 
     async def decline(self, driver_id: DriverId, offer_id: int, reason: str | None = None) -> None:
         """Take the driver's no and offer the ride to the next driver at once."""
         changes = Changes()
         async with self.pool.acquire() as conn, conn.transaction():
-            offer, ride = await self._lock_offer(conn, driver_id, offer_id)
-            if offer.status is OfferStatus.DECLINED:
-                return
-            if offer.status is not OfferStatus.PENDING:
+            now = self.clock()
+            ride = await self._lock_ride_of_offer(conn, driver_id, offer_id)
+            declined = await offer_store.end_offer(conn, OfferId(offer_id), OfferStatus.DECLINED, now, reason)
+            if declined is None:  # It was no longer pending: declining twice changes nothing, else say how it ended.
+                offer = await self._offer_under_lock(conn, offer_id)
+                if offer.status is OfferStatus.DECLINED:
+                    return
                 raise OfferClosed(offer.id, offer.status.value)
-            await self._close_offer(conn, offer, ride, OfferStatus.DECLINED, self.clock(), changes, reason,
-                                    tell_driver=False)
+            await self._move_on(conn, declined, ride, now, changes, tell_driver=False)
         await self.publish(changes)
 
     async def expire_due(self) -> int:
@@ -271,15 +277,21 @@ class Dispatcher:
     async def end_if_pending(self, offer_id: OfferId, ride_id: RideId, how: OfferStatus, reason: str) -> bool:
         """End an offer that is still pending (on time, or for a reason) and move its ride on."""
         changes = Changes()
-        async with self.pool.acquire() as conn, conn.transaction():
-            ride = await ride_store.lock_ride(conn, ride_id)
-            offer = await offer_store.offer(conn, offer_id)
-            now = self.clock()
-            if ride is None or offer is None or offer.status is not OfferStatus.PENDING:
+        async with self.pool.acquire() as conn:
+            # An ended offer never becomes pending again, so most timers, finding theirs answered, need no lock
+            # and no transaction to know there is nothing to do.
+            seen = await offer_store.offer(conn, offer_id)
+            if seen is None or seen.status is not OfferStatus.PENDING:
                 return False
-            if how is OfferStatus.EXPIRED and offer.expires_at > now:
-                return False
-            await self._close_offer(conn, offer, ride, how, now, changes, reason)
+            async with conn.transaction():
+                ride = await ride_store.lock_ride(conn, ride_id)
+                offer = await offer_store.offer(conn, offer_id)  # Read again under the ride's lock.
+                now = self.clock()
+                if ride is None or offer is None or offer.status is not OfferStatus.PENDING:
+                    return False
+                if how is OfferStatus.EXPIRED and offer.expires_at > now:
+                    return False
+                await self._close_offer(conn, offer, ride, how, now, changes, reason)
         await self.publish(changes)
         return True
 
@@ -323,25 +335,31 @@ class Dispatcher:
 
     # The machinery.
 
-    async def _lock_offer(self, conn: asyncpg.Connection, driver_id: DriverId, offer_id: int) -> tuple[Offer, Ride]:
-        seen = await offer_store.offer(conn, offer_id)
+    async def _lock_ride_of_offer(self, conn: asyncpg.Connection, driver_id: DriverId, offer_id: int) -> Ride:
         # Someone else's offer is "not found": a driver learns nothing about other drivers' work.
-        if seen is None or seen.driver_id != driver_id:
+        ride = await ride_store.lock_ride_of_offer(conn, offer_id, driver_id)
+        if ride is None:
             raise OfferNotFound(offer_id)
-        ride = await ride_store.lock_ride(conn, seen.ride_id)
-        offer = await offer_store.offer(conn, offer_id)  # Read again under the ride's lock.
-        if ride is None or offer is None:
+        return ride
+
+    async def _offer_under_lock(self, conn: asyncpg.Connection, offer_id: int) -> Offer:
+        offer = await offer_store.offer(conn, offer_id)  # Read after the ride's lock: it is as it stands now.
+        if offer is None:
             raise OfferNotFound(offer_id)
-        return offer, ride
+        return offer
 
     async def _close_offer(self, conn: asyncpg.Connection, offer: Offer, ride: Ride, how: OfferStatus,
-                           now: datetime, changes: Changes, reason: str | None, *, tell_driver: bool = True) -> None:
+                           now: datetime, changes: Changes, reason: str | None) -> None:
         ended = await offer_store.end_offer(conn, offer.id, how, now, reason)
-        if ended is None:
-            return
+        if ended is not None:
+            await self._move_on(conn, ended, ride, now, changes)
+
+    async def _move_on(self, conn: asyncpg.Connection, ended: Offer, ride: Ride, now: datetime, changes: Changes,
+                       *, tell_driver: bool = True) -> None:
+        """After an offer ended, tell its driver, and offer the ride to the next driver if it was waiting on them."""
         if tell_driver:
             changes.events.append(events.offer_ended(ended))
-        if ride.status is RideStatus.OFFERING and ride.offered_to == offer.driver_id:
+        if ride.status is RideStatus.OFFERING and ride.offered_to == ended.driver_id:
             await self._offer_next(conn, ride, now, changes)
 
     async def _offer_next(self, conn: asyncpg.Connection, ride: Ride, now: datetime, changes: Changes,
@@ -358,21 +376,26 @@ class Dispatcher:
                                         f"No driver took the ride after {ride.offer_count} offers.")
         if choice is None:
             choice = await self._choose(conn, ride, now, await offer_store.offers_of_ride(conn, ride.id))
-        search_id = await offer_store.insert_search(conn, ride.id, choice.radius_m, choice.strategy,
-                                                    choice.zone.id if choice.zone else None, now, choice.decisions)
-        for decision in (d for d in choice.decisions if d.is_eligible):
-            driver = decision.candidate.driver_id
-            offer = await offer_store.insert_offer(
-                conn, ride.id, driver, search_id, decision.rank or 0, decision.candidate.distance_m,
-                decision.via or OfferVia.NEAREST, now, offer_expires_at(now, self.policy.offer_timeout))
-            if offer is None:
-                continue  # Another ride's offer reached this driver first.
-            ride = await apply_action(conn, ride, RideAction.OFFER, SYSTEM, now, changes,
-                                     driver_id=driver, offer_count=ride.offer_count + 1, dispatch_after=None)
-            changes.events.append(events.offer_made(offer, ride, now))
-            changes.offers.append(offer)
-            return ride
-        return await self._unassign(conn, ride, now, changes, "No driver is free near the pickup.")
+        expires_at = offer_expires_at(now, self.policy.offer_timeout)
+        # Best first: the search's own statement offers the ride to the first; the next are tried one by one only
+        # if another ride's offer reached that driver first.
+        wanted = [offer_store.NewOffer(ride.id, d.candidate.driver_id, d.rank or 0, d.candidate.distance_m,
+                                       d.via or OfferVia.NEAREST, now, expires_at)
+                  for d in choice.decisions if d.is_eligible]
+        search_id, offer = await offer_store.insert_search(
+            conn, ride.id, choice.radius_m, choice.strategy, choice.zone.id if choice.zone else None, now,
+            choice.decisions, wanted[0] if wanted else None)
+        for next_best in wanted[1:]:
+            if offer is not None:
+                break
+            offer = await offer_store.insert_offer(conn, search_id, next_best)
+        if offer is None:
+            return await self._unassign(conn, ride, now, changes, "No driver is free near the pickup.")
+        ride = await apply_action(conn, ride, RideAction.OFFER, SYSTEM, now, changes,
+                                 driver_id=offer.driver_id, offer_count=ride.offer_count + 1, dispatch_after=None)
+        changes.events.append(events.offer_made(offer, ride, now))
+        changes.offers.append(offer)
+        return ride
 
     async def _choose(self, conn: asyncpg.Connection, ride: Ride, now: datetime, history: list[Offer]) -> _Choice:
         """Search ever wider around the pickup until some driver may be offered the ride, and rank them.

@@ -60,6 +60,10 @@ class DriverConversation:
         self._status: DriverAvailability | None = None
         self.ride: Ride | None = None
         self._refreshed_at = datetime.now(UTC)
+        # Commands are answered one at a time. News of the ride heard while one is under way is most often that
+        # command's own change, and its result brings the ride as committed: reloading waits until it is known.
+        self._answering = False
+        self._heard_while_answering: Mapping[str, Any] | None = None
 
     @property
     def status(self) -> DriverAvailability | None:
@@ -85,7 +89,14 @@ class DriverConversation:
         if handler is None:
             return [messages.error("unknown_type", f"Unknown message type '{str(command['type'])[:40]}'.")]
         await self.heard()
-        return await handler(self, command)
+        self._answering = True
+        try:
+            return await handler(self, command)
+        finally:
+            self._answering = False
+            heard, self._heard_while_answering = self._heard_while_answering, None
+            if heard is not None and not self._knows(heard):
+                self._reload_soon()
 
     async def heard(self) -> None:
         """Keep the driver alive in dispatch and marked connected (written with the fleet's next flush)."""
@@ -147,11 +158,21 @@ class DriverConversation:
         status = RideStatus(job["status"])
         if status in (RideStatus.ASSIGNED, RideStatus.ARRIVED, RideStatus.ON_BOARD):
             self.status = DriverAvailability.BUSY
-            if self.ride is None or self.ride.id != job["ride_id"] or self.ride.status is not status:
-                self.runtime.dispatcher.spawn(self._reload_ride(), f"driver {self.driver_id} ride reload")
+            if self._answering:
+                self._heard_while_answering = job
+            elif not self._knows(job):
+                self._reload_soon()
         elif self.ride is not None and self.ride.id == job["ride_id"]:
             self.ride = None
             self.status = DriverAvailability.AVAILABLE
+
+    def _knows(self, job: Mapping[str, Any]) -> bool:
+        """Whether this connection's view of its ride already is the ride in that news."""
+        return (self.ride is not None and self.ride.id == job["ride_id"]
+                and self.ride.status is RideStatus(job["status"]))
+
+    def _reload_soon(self) -> None:
+        self.runtime.dispatcher.spawn(self._reload_ride(), f"driver {self.driver_id} ride reload")
 
     async def _reload_ride(self) -> None:
         async with self.runtime.pool.acquire() as conn:

@@ -25,8 +25,10 @@ from taxicrm.changes import ChangePage, ChangeWindow, page_query, read_page
 _OFFER_COLUMNS = ("id, ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at, status, "
                   "answered_at, reason")
 
-# One statement for the search and its whole candidate list, however long.
-INSERT_SEARCH = """
+# One statement for the search, its whole candidate list however long, and the offer to its first choice (if it
+# has one; $11 is NULL when no driver may be offered the ride). The offer is made only if that driver holds no
+# other offer, as with INSERT_OFFER; the row always comes back, with the search's id and the offer if made.
+INSERT_SEARCH = f"""
     WITH search AS (
         INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at) VALUES ($1, $2, $3, $4, $5)
         RETURNING id
@@ -34,8 +36,14 @@ INSERT_SEARCH = """
         INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason)
         SELECT search.id, d.* FROM search,
             unnest($6::bigint[], $7::integer[], $8::smallint[], $9::text[], $10::text[]) AS d
+    ), offered AS (
+        INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at)
+        SELECT $1, $11::bigint, search.id, $12::smallint, $13::integer, $14::text, $15::timestamptz, $16::timestamptz
+        FROM search WHERE $11::bigint IS NOT NULL
+        ON CONFLICT (driver_id) WHERE status = 'pending' DO NOTHING
+        RETURNING {_OFFER_COLUMNS}
     )
-    SELECT id FROM search
+    SELECT search.id AS search_id, offered.* FROM search LEFT JOIN offered ON true
 """
 # A driver already holding an offer (another ride's, made a moment ago) gets no second one: nothing is returned.
 INSERT_OFFER = f"""
@@ -52,6 +60,12 @@ SELECT_OFFERS_OF_RIDE = f"SELECT {_OFFER_COLUMNS} FROM ride_offers WHERE ride_id
 END_OFFER = f"""
     UPDATE ride_offers SET status = $2, answered_at = $3, reason = $4
     WHERE id = $1 AND status = 'pending'
+    RETURNING {_OFFER_COLUMNS}
+"""
+# A driver's yes, taken only while the offer is pending and on time: one statement on the usual path.
+ACCEPT_OFFER = f"""
+    UPDATE ride_offers SET status = 'accepted', answered_at = $2
+    WHERE id = $1 AND status = 'pending' AND expires_at > $2
     RETURNING {_OFFER_COLUMNS}
 """
 SELECT_DUE_OFFERS = """
@@ -104,23 +118,42 @@ def _offer(row: asyncpg.Record) -> Offer:
     )
 
 
+@dataclass(frozen=True)
+class NewOffer:
+    """An offer of a ride to a driver a search ranked."""
+
+    ride_id: RideId
+    driver_id: DriverId
+    rank: int
+    distance_m: float
+    via: OfferVia
+    offered_at: datetime
+    expires_at: datetime
+
+
 async def insert_search(conn: asyncpg.Connection, ride_id: RideId, radius_m: int, strategy: ZoneStrategy,
-                        zone_id: ZoneId | None, at: datetime, decisions: Sequence[Decision]) -> int:
-    """Store a search and its decision on every driver it looked at; return the search's id."""
-    search_id: int = await conn.fetchval(
+                        zone_id: ZoneId | None, at: datetime, decisions: Sequence[Decision],
+                        offer: NewOffer | None = None) -> tuple[int, Offer | None]:
+    """Store a search, its decision on every driver it looked at and, if given, the offer to its first choice.
+
+    Return the search's id, and the offer unless there was none to make or its driver already holds one.
+    """
+    row = await conn.fetchrow(
         INSERT_SEARCH, ride_id, radius_m, strategy.value, zone_id, at,
         [d.candidate.driver_id for d in decisions], [round(d.candidate.distance_m) for d in decisions],
         [d.rank for d in decisions], [None if d.via is None else d.via.value for d in decisions],
         [None if d.skip_reason is None else d.skip_reason.value for d in decisions],
+        None if offer is None else offer.driver_id, None if offer is None else offer.rank,
+        None if offer is None else round(offer.distance_m), None if offer is None else offer.via.value,
+        None if offer is None else offer.offered_at, None if offer is None else offer.expires_at,
     )
-    return search_id
+    return row["search_id"], None if row["id"] is None else _offer(row)
 
 
-async def insert_offer(conn: asyncpg.Connection, ride_id: RideId, driver_id: DriverId, search_id: int, rank: int,
-                       distance_m: float, via: OfferVia, at: datetime, expires_at: datetime) -> Offer | None:
+async def insert_offer(conn: asyncpg.Connection, search_id: int, new: NewOffer) -> Offer | None:
     """Make an offer; None if the driver already holds one (another ride got to them first)."""
-    row = await conn.fetchrow(INSERT_OFFER, ride_id, driver_id, search_id, rank, round(distance_m), via.value, at,
-                              expires_at)
+    row = await conn.fetchrow(INSERT_OFFER, new.ride_id, new.driver_id, search_id, new.rank, round(new.distance_m),
+                              new.via.value, new.offered_at, new.expires_at)
     return None if row is None else _offer(row)
 
 
@@ -151,6 +184,12 @@ async def end_offer(conn: asyncpg.Connection, offer_id: OfferId, status: OfferSt
                     reason: str | None = None) -> Offer | None:
     """Close a pending offer with how it ended; None if it was no longer pending."""
     row = await conn.fetchrow(END_OFFER, offer_id, status.value, at, reason)
+    return None if row is None else _offer(row)
+
+
+async def accept_offer(conn: asyncpg.Connection, offer_id: OfferId, at: datetime) -> Offer | None:
+    """Mark a pending offer accepted if it has not run out by `at`; None if it had ended or run out."""
+    row = await conn.fetchrow(ACCEPT_OFFER, offer_id, at)
     return None if row is None else _offer(row)
 
 

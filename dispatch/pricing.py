@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
@@ -117,12 +117,20 @@ async def replace_holidays(pool: asyncpg.Pool, days: list[Holiday]) -> list[Holi
         return await tariff_store.holidays(conn)
 
 
+@dataclass(frozen=True)
+class PricingBasis:
+    """What prices a trip started at some instant: the tariff version in force, and the holidays around that day."""
+
+    tariff: Tariff
+    holidays: frozenset[date]
+
+
 class Pricer:
     """Prices trips for booking (quotes) and for trip completion (final fares) from the tariffs in PostgreSQL.
 
-    Every call reads the version in force and the holidays it needs: two indexed reads on one connection. There is
-    deliberately no cache: a version an admin publishes on one instance, or a holiday declared this morning, prices
-    the very next trip on every instance.
+    Every price reads the version in force and the holidays it needs, in one query, on the caller's connection when
+    it has one. There is deliberately no cache: a version an admin publishes on one instance, or a holiday declared
+    this morning, prices the very next trip on every instance.
     """
 
     def __init__(self, pool: asyncpg.Pool, timezone: tzinfo, road_factor: float, average_speed_kmh: float) -> None:
@@ -132,46 +140,34 @@ class Pricer:
         self._average_speed_kmh = average_speed_kmh
 
     async def quote_trip(self, pickup: LatLng, dropoff: LatLng, vehicle_class: VehicleClass, at: datetime,
-                         pickup_zone: str | None = None, dropoff_zone: str | None = None) -> Quote:
+                         pickup_zone: str | None = None, dropoff_zone: str | None = None, *,
+                         conn: asyncpg.Connection | None = None) -> Quote:
         """Estimate a trip from its ends (the straight line times the road factor) and price it at `at`."""
         trip = fares.estimate_trip(pickup, dropoff, started_at=at, road_factor=self._road_factor,
                                    average_speed_kmh=self._average_speed_kmh, pickup_zone=pickup_zone,
                                    dropoff_zone=dropoff_zone)
-        fare = await self.price_trip(trip, vehicle_class)
+        fare = await self.price_trip(trip, vehicle_class, conn=conn)
         return Quote(fare=fare, distance_m=trip.distance_m, duration_s=trip.duration_s)
 
-    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime,
-                         conn: asyncpg.Connection | None = None) -> Tariff:
-        """Return the tariff version in force for the class at `at` (a trace is measured by its slow speed).
+    async def basis_for(self, conn: asyncpg.Connection, vehicle_class: VehicleClass, at: datetime) -> PricingBasis:
+        """Return what prices a trip of the class started at `at`; NoTariffInForce if no version is in force."""
+        local_day = at.astimezone(self._timezone).date()
+        # The day before too: a window past midnight belongs to the day it started on.
+        versions, holidays = await tariff_store.pricing_in_force(conn, vehicle_class, at,
+                                                                 local_day - timedelta(days=1), local_day)
+        return PricingBasis(fares.tariff_in_force(versions, at), holidays)
 
-        A caller inside a transaction passes its connection: waiting for a second one from the pool while
-        holding the first is how a burst of such callers takes every connection and waits forever.
-        """
-        async with self._connection(conn) as using:
-            versions = await tariff_store.versions_in_force(using, vehicle_class, at)
-        return fares.tariff_in_force(versions, at)
+    def price(self, basis: PricingBasis, trip: Trip) -> Fare:
+        """Price a measured trip on a basis read for its start (see `basis_for`)."""
+        return fares.quote(basis.tariff, trip, local_tz=self._timezone, holidays=basis.holidays)
 
-    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass,
+    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass, *,
                          conn: asyncpg.Connection | None = None) -> Fare:
-        """Price a measured trip under the tariff in force for the class when it started; NoTariffInForce if none.
-
-        As with `tariff_for`, a caller inside a transaction passes its connection.
-        """
-        local_day = trip.started_at.astimezone(self._timezone).date()
-        async with self._connection(conn) as using:
-            versions = await tariff_store.versions_in_force(using, vehicle_class, trip.started_at)
-            # The day before too: a window past midnight belongs to the day it started on.
-            holidays = await tariff_store.holiday_days(using, local_day - timedelta(days=1), local_day)
-        tariff = fares.tariff_in_force(versions, trip.started_at)
-        return fares.quote(tariff, trip, local_tz=self._timezone, holidays=holidays)
-
-    @asynccontextmanager
-    async def _connection(self, conn: asyncpg.Connection | None) -> AsyncIterator[asyncpg.Connection]:
+        """Price a measured trip under the tariff in force for the class when it started; NoTariffInForce if none."""
         if conn is not None:
-            yield conn
-        else:
-            async with self._pool.acquire() as acquired:
-                yield acquired
+            return self.price(await self.basis_for(conn, vehicle_class, trip.started_at), trip)
+        async with self._pool.acquire() as own:
+            return self.price(await self.basis_for(own, vehicle_class, trip.started_at), trip)
 
 
 def fare_json(fare: Fare) -> dict[str, Any]:

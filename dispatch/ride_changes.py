@@ -59,18 +59,20 @@ async def apply_action(conn: asyncpg.Connection, ride: Ride, action: RideAction,
                        **columns: Any) -> Ride:
     """Move the locked ride by the state machine, store the step, and queue the news for `drivers` too."""
     state, step = transition(ride.state, action, actor, at=now, reason=reason, driver_id=driver_id)
+    record = ride_store.StepRecord(step.action.value, step.from_status, step.to_status, actor, now,
+                                   reason=step.reason, driver_id=step.driver_id)
     updated = await update_ride(conn, ride, now, {
-        "status": state.status.value, "driver_id": state.driver_id, "offered_to": state.offered_to, **columns})
-    await ride_store.insert_step(conn, ride.id, step.action.value, step.from_status, step.to_status, actor, now,
-                                 reason=step.reason, driver_id=step.driver_id)
+        "status": state.status.value, "driver_id": state.driver_id, "offered_to": state.offered_to, **columns},
+        step=record)
     changes.events.extend(events.ride_changed(updated, drivers=drivers, reason=step.reason))
     return updated
 
 
-async def update_ride(conn: asyncpg.Connection, ride: Ride, now: datetime, columns: dict[str, Any]) -> Ride:
-    """Change columns of the locked ride, refusing a second active ride for its driver."""
+async def update_ride(conn: asyncpg.Connection, ride: Ride, now: datetime, columns: dict[str, Any],
+                      step: ride_store.StepRecord | None = None) -> Ride:
+    """Change columns of the locked ride, with its step if given, refusing a second active ride for its driver."""
     try:
-        updated = await ride_store.update_ride(conn, ride.id, ride.version, now, columns)
+        updated = await ride_store.update_ride(conn, ride.id, ride.version, now, columns, step)
     except asyncpg.UniqueViolationError as err:
         if err.constraint_name == "rides_one_active_per_driver":
             raise DriverBusy("The driver already has a ride under way.") from err

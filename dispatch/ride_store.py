@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,41 @@ _RIDE_COLUMNS = (
     "center_share_rials, fare_basis, version, created_at, updated_at"
 )
 
+_STEP_COLUMNS = "ride_id, action, from_status, to_status, actor_kind, actor_id, reason, driver_id, details, at"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of a ride's history, stored by the same statement as the change to the ride it records."""
+
+    action: str
+    from_status: RideStatus | None
+    to_status: RideStatus
+    actor: Actor
+    at: datetime
+    reason: str | None = None
+    driver_id: int | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def _step_values(step: StepRecord) -> tuple[Any, ...]:
+    return (step.action, None if step.from_status is None else step.from_status.value, step.to_status.value,
+            step.actor.kind.value, step.actor.id, step.reason, step.driver_id,
+            None if step.details is None else json.dumps(step.details), step.at)
+
+
+def _insert_step_of(source: str, first: int) -> str:
+    """Insert the step of the ride a CTE named `source` wrote, its nine values from parameter `first` on.
+
+    Storing the step in the statement that makes the change saves a round trip per transition; a change that
+    wrote no row (a lost race, a replayed booking) stores no step either.
+    """
+    p = [f"${i}" for i in range(first, first + 9)]
+    return (f"INSERT INTO ride_events ({_STEP_COLUMNS}) SELECT id, {p[0]}::text, {p[1]}::text, {p[2]}::text, "
+            f"{p[3]}::text, {p[4]}::bigint, {p[5]}::text, {p[6]}::bigint, {p[7]}::jsonb, {p[8]}::timestamptz "
+            f"FROM {source}")
+
+
 INSERT_RIDE = f"""
     INSERT INTO rides (subscriber_id, walk_in_name, walk_in_phone, call_id,
                        pickup_text, pickup_landmark, pickup_lat, pickup_lng, pickup_address_id,
@@ -48,11 +84,23 @@ INSERT_RIDE = f"""
     ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
     RETURNING {_RIDE_COLUMNS}
 """  # DO NOTHING, not an error: the loser of a double-submit reads the winner's ride instead.
+# The ride and its booking step in one statement; a replayed key inserts neither.
+BOOK_RIDE = f"""
+    WITH booked AS ({INSERT_RIDE}), step AS ({_insert_step_of("booked", 30)})
+    SELECT * FROM booked
+"""
 SELECT_BY_KEY = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2"
 SELECT_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1"
 # Every change to a ride's dispatch happens under its row lock, so offers, accepts, cancels and manual
 # assignments for one ride take turns; the conditional updates below then catch anything read earlier.
 LOCK_RIDE = f"SELECT {_RIDE_COLUMNS} FROM rides WHERE id = $1 FOR UPDATE"
+# A driver's answer locks the ride of the offer it names in one statement; someone else's offer finds nothing.
+# (An offer's ride and driver never change, so reading them before the lock is granted is safe.)
+LOCK_RIDE_OF_OFFER = f"""
+    SELECT {_RIDE_COLUMNS} FROM rides
+    WHERE id = (SELECT ride_id FROM ride_offers WHERE id = $1 AND driver_id = $2)
+    FOR UPDATE
+"""
 # Any instance takes the next ride waiting for dispatch; one another instance is handling is skipped.
 CLAIM_DUE = f"""
     SELECT {_RIDE_COLUMNS} FROM rides
@@ -112,11 +160,12 @@ LINK_ADDRESSES = """
     WHERE id = $1
 """
 MOVE_RIDES = "UPDATE rides SET subscriber_id = $2 WHERE subscriber_id = $1"
-INSERT_STEP = """
-    INSERT INTO ride_events (ride_id, action, from_status, to_status, actor_kind, actor_id, reason, driver_id,
-                             details, at)
+INSERT_STEP = f"""
+    INSERT INTO ride_events ({_STEP_COLUMNS})
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10)
 """
+
+
 SELECT_STEPS = """
     SELECT id, ride_id, action, from_status, to_status, actor_kind, actor_id, reason, driver_id, details, at
     FROM ride_events WHERE ride_id = $1 ORDER BY id
@@ -182,15 +231,16 @@ def _place_args(place: Place | None) -> tuple[Any, ...]:
     return (None,) * len(_PLACE_COLUMNS) if place is None else tuple(getattr(place, c) for c in _PLACE_COLUMNS)
 
 
-async def insert_ride(conn: asyncpg.Connection, new: NewRide) -> Ride | None:
-    """Insert a ride; None if the booker already used this idempotency key."""
+async def insert_ride(conn: asyncpg.Connection, new: NewRide, step: StepRecord | None = None) -> Ride | None:
+    """Insert a ride, with its first step if given; None if the booker already used this idempotency key."""
     row = await conn.fetchrow(
-        INSERT_RIDE, new.subscriber_id, new.walk_in_name, new.walk_in_phone, new.call_id,
+        INSERT_RIDE if step is None else BOOK_RIDE, new.subscriber_id, new.walk_in_name, new.walk_in_phone, new.call_id,
         *_place_args(new.pickup), *_place_args(new.destination), new.passengers, new.vehicle_class.value,
         new.notes_for_driver, new.pickup_at, new.status.value, new.booked_by, new.booked_via.value,
         new.idempotency_scope, new.idempotency_key, new.request_hash, new.created_at, new.dispatch_after,
         None if new.quote is None else json.dumps(new.quote),
         None if new.quote is None else new.quote["total_rials"], new.quote_locked,
+        *(() if step is None else _step_values(step)),
     )
     return None if row is None else _ride(row)
 
@@ -210,6 +260,12 @@ async def ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
 async def lock_ride(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
     """Return the ride, locked until the transaction ends; None if there is no such ride."""
     row = await conn.fetchrow(LOCK_RIDE, ride_id)
+    return None if row is None else _ride(row)
+
+
+async def lock_ride_of_offer(conn: asyncpg.Connection, offer_id: int, driver_id: DriverId) -> Ride | None:
+    """Return the ride the driver's offer is for, locked until the transaction ends; None if they have no such offer."""
+    row = await conn.fetchrow(LOCK_RIDE_OF_OFFER, offer_id, driver_id)
     return None if row is None else _ride(row)
 
 
@@ -260,8 +316,8 @@ _JSON_COLUMNS = frozenset({"quote", "fare"})
 
 
 async def update_ride(conn: asyncpg.Connection, ride_id: int, version: int, at: datetime,
-                      changes: Mapping[str, Any]) -> Ride | None:
-    """Change the ride if it is still at `version`; None if someone changed it meanwhile."""
+                      changes: Mapping[str, Any], step: StepRecord | None = None) -> Ride | None:
+    """Change the ride if it is still at `version`, storing `step` with it; None if someone changed it meanwhile."""
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise ValueError(f"not changeable ride columns: {sorted(unknown)}")
@@ -269,8 +325,10 @@ async def update_ride(conn: asyncpg.Connection, ride_id: int, version: int, at: 
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=4))
     sql = (f"UPDATE rides SET {assignments}{', ' if names else ''}updated_at = $3, version = version + 1 "
            f"WHERE id = $1 AND version = $2 RETURNING {_RIDE_COLUMNS}")
+    if step is not None:
+        sql = f"WITH updated AS ({sql}), step AS ({_insert_step_of('updated', 4 + len(names))}) SELECT * FROM updated"
     values = [json.dumps(changes[n]) if n in _JSON_COLUMNS and changes[n] is not None else changes[n] for n in names]
-    row = await conn.fetchrow(sql, ride_id, version, at, *values)
+    row = await conn.fetchrow(sql, ride_id, version, at, *values, *(() if step is None else _step_values(step)))
     return None if row is None else _ride(row)
 
 

@@ -50,10 +50,6 @@ SELECT_VERSIONS_OF = f"SELECT {_VERSION_COLUMNS} FROM tariff_versions WHERE code
 SELECT_VERSION_FOR_UPDATE = f"""
     SELECT {_VERSION_COLUMNS} FROM tariff_versions WHERE code = $1 AND version = $2 FOR UPDATE
 """
-SELECT_IN_FORCE = f"""
-    SELECT {_VERSION_COLUMNS} FROM tariff_versions
-    WHERE vehicle_class = $1 AND {_LIVE} AND effective_from <= $2 AND (effective_until IS NULL OR $2 < effective_until)
-"""
 WITHDRAW_VERSION = f"""
     UPDATE tariff_versions SET withdrawn_at = $3, withdrawn_by = $4
     WHERE code = $1 AND version = $2 AND {_LIVE}
@@ -64,8 +60,15 @@ REOPEN_PREVIOUS = f"""
     UPDATE tariff_versions SET effective_until = $3
     WHERE code = $1 AND effective_until = $2 AND {_LIVE}
 """
+# What pricing a trip needs, in one round trip: the version in force for the class, and the holidays around the
+# trip's local day. Read at every price on purpose (no cache): a version published or a holiday declared on one
+# instance prices the very next trip on every instance.
+SELECT_PRICING = f"""
+    SELECT {_VERSION_COLUMNS}, ARRAY(SELECT day FROM holidays WHERE day BETWEEN $3 AND $4) AS holidays
+    FROM tariff_versions
+    WHERE vehicle_class = $1 AND {_LIVE} AND effective_from <= $2 AND (effective_until IS NULL OR $2 < effective_until)
+"""
 SELECT_HOLIDAYS = "SELECT day, name FROM holidays ORDER BY day"
-SELECT_HOLIDAY_DAYS = "SELECT day FROM holidays WHERE day BETWEEN $1 AND $2"
 # Two replacements at once would each delete only the rows they saw, then collide inserting: take turns.
 LOCK_HOLIDAYS = "LOCK TABLE holidays IN SHARE ROW EXCLUSIVE MODE"
 DELETE_HOLIDAYS = "DELETE FROM holidays"
@@ -155,9 +158,15 @@ async def lock_version(conn: asyncpg.Connection, code: str, version: int) -> Tar
     return None if row is None else _version(row)
 
 
-async def versions_in_force(conn: asyncpg.Connection, vehicle_class: VehicleClass, at: datetime) -> list[Tariff]:
-    """Return the live versions pricing the class at `at` (at most one: the database allows no overlap)."""
-    return [_version(row).tariff for row in await conn.fetch(SELECT_IN_FORCE, vehicle_class.value, at)]
+async def pricing_in_force(conn: asyncpg.Connection, vehicle_class: VehicleClass, at: datetime, first_day: date,
+                           last_day: date) -> tuple[list[Tariff], frozenset[date]]:
+    """Return the live versions pricing the class at `at`, and the holidays from `first_day` to `last_day`.
+
+    With no version in force there is nothing to price, and no holidays are returned either.
+    """
+    rows = await conn.fetch(SELECT_PRICING, vehicle_class.value, at, first_day, last_day)
+    holidays = frozenset(day for row in rows[:1] for day in row["holidays"])
+    return [_version(row).tariff for row in rows], holidays
 
 
 async def withdraw_version(conn: asyncpg.Connection, code: str, version: int, at: datetime,
@@ -175,11 +184,6 @@ async def reopen_previous(conn: asyncpg.Connection, code: str, ended_at: datetim
 async def holidays(conn: asyncpg.Connection) -> list[Holiday]:
     """Return the holiday calendar by day."""
     return [Holiday(day=row["day"], name=row["name"]) for row in await conn.fetch(SELECT_HOLIDAYS)]
-
-
-async def holiday_days(conn: asyncpg.Connection, first: date, last: date) -> frozenset[date]:
-    """Return the holidays from `first` to `last`, both included."""
-    return frozenset(row["day"] for row in await conn.fetch(SELECT_HOLIDAY_DAYS, first, last))
 
 
 async def replace_holidays(conn: asyncpg.Connection, days: Iterable[Holiday]) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from dispatch import fares, store, trace_store
-from dispatch.fares import Fare, Tariff, Trip
+from dispatch.fares import Fare, Trip
 from dispatch.model import (
     Actor,
     ActorKind,
@@ -24,6 +24,7 @@ from dispatch.model import (
     VehicleClass,
 )
 from dispatch.positions import LivePositions
+from dispatch.pricing import PricingBasis
 from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existing, publish
 from dispatch.rides import transition
 from dispatch.trace_store import TraceBuffer
@@ -34,16 +35,14 @@ MAX_REASON = 300
 
 
 class TripPricer(Protocol):
-    """Prices a measured trip under the tariff in force for its class."""
+    """Prices a measured trip under the tariff in force for its class (see pricing.Pricer)."""
 
-    async def tariff_for(self, vehicle_class: VehicleClass, at: datetime,
-                         conn: asyncpg.Connection | None = None) -> Tariff:
-        """Return the tariff version in force for the class at `at`, read on `conn` if given."""
+    async def basis_for(self, conn: asyncpg.Connection, vehicle_class: VehicleClass, at: datetime) -> PricingBasis:
+        """Return the tariff version in force for the class at `at`, and the holidays around that day."""
         ...
 
-    async def price_trip(self, trip: Trip, vehicle_class: VehicleClass,
-                         conn: asyncpg.Connection | None = None) -> Fare:
-        """Price the trip, reading the tariff on `conn` if given."""
+    def price(self, basis: PricingBasis, trip: Trip) -> Fare:
+        """Price the trip on that basis."""
         ...
 
 
@@ -142,17 +141,18 @@ class Trips:
 
     async def _final_fare(self, conn: asyncpg.Connection, ride: Ride, now: datetime) -> FinalFare:
         started = ride.picked_up_at or now
-        # On the transaction's own connection: a second one from the pool, wanted by every completion of a burst
-        # while each holds its first, once took the whole pool and hung the instance (found by tests/faults).
-        tariff = await self.pricer.tariff_for(ride.vehicle_class, started, conn)
+        # One read of the tariff, on the transaction's own connection: it measures the trace (by its slow speed)
+        # and prices it. A second connection from the pool, wanted by every completion of a burst while each holds
+        # its first, once took the whole pool and hung the instance (found by tests/faults).
+        pricing = await self.pricer.basis_for(conn, ride.vehicle_class, started)
         points = await trace_store.points_of(conn, ride.id)
-        measure = measure_trace(points, slow_speed_kmh=tariff.slow_speed_kmh)
+        measure = measure_trace(points, slow_speed_kmh=pricing.tariff.slow_speed_kmh)
         start = LatLng(points[0].lat, points[0].lng) if points else _place_point(ride.pickup)
         end = LatLng(points[-1].lat, points[-1].lng) if points else None
         trip = Trip(distance_m=measure.distance_m, duration_s=max(measure.duration_s, measure.waiting_s),
                     waiting_s=measure.waiting_s, started_at=started,
                     pickup_zone=self._zone(start), dropoff_zone=self._zone(end))
-        metered = await self.pricer.price_trip(trip, ride.vehicle_class, conn)
+        metered = self.pricer.price(pricing, trip)
         metered_json = {**self.fare_json(metered), "distance_m": measure.distance_m,
                         "duration_s": measure.duration_s, "waiting_s": measure.waiting_s,
                         "trace_points": len(points), "dropped_points": measure.dropped_points}

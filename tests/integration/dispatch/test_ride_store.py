@@ -142,3 +142,28 @@ async def test_waking_rides_skips_one_another_transaction_holds_instead_of_waiti
             await ride_store.wake(conn, [held.id, free.id], NOW)
     woken = await db.fetch("SELECT id FROM rides WHERE dispatch_after = $1", NOW)
     assert [r["id"] for r in woken] == [free.id]
+
+
+async def test_a_booking_stores_its_step_with_the_ride_and_a_replayed_key_stores_neither(db: asyncpg.Pool) -> None:
+    booked = ride_store.StepRecord("book", None, RideStatus.REQUESTED, SYSTEM, NOW)
+    async with db.acquire() as conn:
+        ride = await ride_store.insert_ride(conn, new_ride("k"), booked)
+        assert await ride_store.insert_ride(conn, new_ride("k"), booked) is None
+        assert ride is not None
+        steps = await ride_store.steps_of(conn, ride.id)
+    assert [(s.action, s.from_status, s.to_status, s.actor, s.at) for s in steps] == [
+        ("book", None, RideStatus.REQUESTED, SYSTEM, NOW)]
+
+
+async def test_a_change_stores_its_step_in_the_same_statement_and_a_stale_one_stores_none(db: asyncpg.Pool) -> None:
+    ride = await insert(db, new_ride())
+    operator = Actor(ActorKind.OPERATOR, 7)
+    cancel = ride_store.StepRecord("cancel", RideStatus.REQUESTED, RideStatus.CANCELLED, operator, NOW,
+                                   reason="gone", details={"why": "test"})
+    async with db.acquire() as conn:
+        cancelled = await ride_store.update_ride(conn, ride.id, ride.version, NOW, CANCELLED, cancel)
+        assert await ride_store.update_ride(conn, ride.id, ride.version, NOW, CANCELLED, cancel) is None
+        steps = await ride_store.steps_of(conn, ride.id)
+    assert cancelled is not None and cancelled.status is RideStatus.CANCELLED and cancelled.version == 2
+    assert [(s.action, s.to_status, s.actor, s.reason, s.details) for s in steps] == [
+        ("cancel", RideStatus.CANCELLED, operator, "gone", {"why": "test"})]

@@ -196,6 +196,17 @@ async def test_holidays_are_replaced_as_a_whole_and_priced_like_fridays(db: asyn
     assert on_holiday.total_rials > a_week_later.total_rials
 
 
+async def test_the_basis_read_on_the_callers_connection_sees_a_holiday_declared_a_moment_ago(
+        db: asyncpg.Pool) -> None:
+    at = datetime(2026, 4, 2, 12, 0, tzinfo=TEHRAN)
+    async with db.acquire() as conn:
+        before = await pricer(db).basis_for(conn, VehicleClass.SEDAN, at)
+        await pricing.replace_holidays(db, [Holiday(date(2026, 4, 2), "Sizdah Be-dar")])
+        after = await pricer(db).basis_for(conn, VehicleClass.SEDAN, at)
+    assert (before.holidays, after.holidays) == (frozenset(), {date(2026, 4, 2)})
+    assert after.tariff == before.tariff and after.tariff.effective_from == SEEDED_FROM
+
+
 async def test_a_night_window_after_a_holiday_is_priced_from_the_day_it_started(db: asyncpg.Pool) -> None:
     night = {"name": "holiday_night", "days": ["holiday"], "start": "22:00", "end": "04:00",
              "kind": "fixed_surcharge", "value": 100_000, "label_en": "Holiday night", "label_fa": "شب تعطیل"}
