@@ -6,7 +6,9 @@ backend's own rebuild (timed), starts `taxicrm serve` on it, signs a supervisor 
 reports/openapi.json over the history's full year, as JSON and as CSV:
 
 * cold: the first request for each report after a fresh start of the service, RUNS times (a restart each);
-* warm: RUNS more requests for each report in a row.
+* warm: RUNS more requests for each report in a row;
+* the floor, in the same warm service: an authenticated GET of the smallest staff answer (`/api/auth/me`), the
+  service's fixed cost of any request, FLOOR_REQUESTS times.
 
 Prints the figures and writes bench/results/reports.json.
 
@@ -39,6 +41,7 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.floor import spread
 from bench.reports_history import DATABASE, PASSWORD, SUPERVISOR, Volumes, ensure_history
 from reports import service as reports_service
 from taxicrm.settings import load_settings
@@ -48,6 +51,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 RUNS = int(os.environ.get("RUNS", "5"))
 REBUILD = os.environ.get("REBUILD", "1") != "0"
 TARGET_MS = 1000
+FLOOR_REQUESTS = 200
 # Every report of the contract, by name: its path and the parameters beside the period.
 REPORTS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("peak-hours", "peak-hours", {}),
@@ -130,12 +134,25 @@ def requests(first: date, last: date) -> list[tuple[str, str, str, dict[str, str
     return out
 
 
-async def measure(env: dict[str, str], first: date, last: date, logs: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """Time every report cold (first after a fresh start, RUNS starts) and warm (RUNS in a row)."""
+async def floor(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> list[float]:
+    """Time the service's smallest authenticated answer: what any request costs before a report's own work."""
+    timings = []
+    for _ in range(FLOOR_REQUESTS):
+        started = time.perf_counter()
+        async with session.get(f"{url}/api/auth/me", headers=headers) as response:
+            await response.read()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def measure(env: dict[str, str], first: date, last: date, logs: Path
+                  ) -> tuple[dict[tuple[str, str], dict[str, Any]], list[float]]:
+    """Time every report cold (first after a fresh start, RUNS starts) and warm (RUNS in a row), and the floor."""
     asked = requests(first, last)
     cold: dict[tuple[str, str], list[float]] = {(n, f): [] for n, f, _, _ in asked}
     warm: dict[tuple[str, str], list[float]] = {(n, f): [] for n, f, _, _ in asked}
     sizes: dict[tuple[str, str], int] = {}
+    floor_ms: list[float] = []
     for run in range(RUNS):
         service = ServiceProcess(env).start(logs)
         try:
@@ -146,6 +163,7 @@ async def measure(env: dict[str, str], first: date, last: date, logs: Path) -> d
                     cold[(name, fmt)].append(ms)
                     sizes[(name, fmt)] = size
                 if run == RUNS - 1:
+                    floor_ms = await floor(session, service.url, headers)
                     for name, fmt, path, params in asked:
                         for _ in range(RUNS):
                             warm[(name, fmt)].append((await timed(session, service.url, headers, path, params))[0])
@@ -154,7 +172,7 @@ async def measure(env: dict[str, str], first: date, last: date, logs: Path) -> d
         print(f"run {run + 1}/{RUNS}: " + ", ".join(f"{n} {f} {cold[(n, f)][-1]:.0f} ms" for n, f, _, _ in asked),
               flush=True)
     return {key: {"cold_ms": figures(cold[key]), "warm_ms": figures(warm[key]), "bytes": sizes[key],
-                  "under_1s": max(cold[key] + warm[key]) < TARGET_MS} for key in cold}
+                  "under_1s": max(cold[key] + warm[key]) < TARGET_MS} for key in cold}, floor_ms
 
 
 def figures(values: list[float]) -> dict[str, Any]:
@@ -186,7 +204,7 @@ async def main() -> None:
     env = {"DATABASE_URL": DATABASE, "REDIS_URL": REDIS, "TAXICRM_ACCESS_LOG": "false",
            "TAXICRM_LOG_LEVEL": "warning", "TAXICRM_WORKERS": "1"}
     with tempfile.TemporaryDirectory() as logs:
-        results = await measure(env, first, last, Path(logs))
+        results, floor_ms = await measure(env, first, last, Path(logs))
     conn = await asyncpg.connect(DATABASE)
     try:
         database_mb = round(await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20)
@@ -202,8 +220,12 @@ async def main() -> None:
         "rollups": rollups, "database_mb": database_mb,
         "reports": [{"report": name, "format": fmt, **r} for (name, fmt), r in results.items()],
         "all_under_1s": not slow, "over_1s": slow,
+        "floor_ms": spread(floor_ms),
+        "warm_p50_times_the_floor": {name: round(r["warm_ms"]["p50"] / (spread(floor_ms)["p50"] or 1), 1)
+                                     for (name, fmt), r in results.items() if fmt == "json"},
         "note": "client-side milliseconds from sending the GET to reading the whole body; cold is the first request "
                 "for each report after a fresh start of the service (PostgreSQL's and the OS's caches stay warm); "
+                "the floor is an authenticated GET /api/auth/me in the warm service; "
                 "the bench, the service and PostgreSQL share the machine's 2 cores",
     }
     print(json.dumps(result, indent=2, default=str))
