@@ -96,7 +96,7 @@ async def prepare_database() -> None:
                     if statement.strip():
                         await conn.execute(statement.replace("$1", str(SUBSCRIBERS)))
             print(f"loaded in {time.monotonic() - started:.0f}s", flush=True)
-        await conn.execute("TRUNCATE calls")
+        await conn.execute("TRUNCATE calls CASCADE")  # rides booked on the calls go with them
         await conn.execute("DELETE FROM staff_users WHERE username LIKE 'bench-op-%'")
     finally:
         await conn.close()

@@ -28,6 +28,7 @@ from realtime.streams import StreamId
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow
 from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.keys import PRINCIPAL, SETTINGS
+from taxicrm.middleware import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,10 @@ async def _replies(command: dict[str, Any], conversation: Conversation) -> list[
         return await conversation.answer(command)
     except DomainError as err:
         return [messages.error(err.code, err.message)]
+    except UNAVAILABLE as err:  # PostgreSQL or Redis away mid-command: an outage to retry through, as HTTP's 503.
+        _OUTAGES.report(command["type"], err)
+        return [messages.error("service_unavailable", "A server we depend on is unreachable; please try again "
+                                                      "shortly.")]
     except Exception as err:  # A bug in one command must not end the connection; the log has the details.
         _FAILURES.report(command["type"], err)
         return [messages.error("internal_error", "Something went wrong on our side; please try again.")]
@@ -238,8 +243,8 @@ class FailureLog:
     take the CPU the instance needs to recover.
     """
 
-    def __init__(self, most: int = 5, window_seconds: float = 10.0) -> None:
-        self._most, self._window = most, window_seconds
+    def __init__(self, most: int = 5, window_seconds: float = 10.0, *, outage: bool = False) -> None:
+        self._most, self._window, self._outage = most, window_seconds, outage
         self._window_start, self._logged, self._suppressed = 0.0, 0, 0
 
     def report(self, kind: str, err: Exception) -> None:
@@ -247,13 +252,18 @@ class FailureLog:
         now = time.monotonic()
         if now - self._window_start >= self._window:
             if self._suppressed:
-                log.error("%d more websocket commands failed in the last %.0fs", self._suppressed, self._window)
+                (log.warning if self._outage else log.error)(
+                    "%d more websocket commands failed in the last %.0fs", self._suppressed, self._window)
             self._window_start, self._logged, self._suppressed = now, 0, 0
         if self._logged < self._most:
             self._logged += 1
-            log.error("websocket command %r failed", kind, exc_info=err)
+            if self._outage:  # Expected while a backing server restarts: one line, no traceback.
+                log.warning("websocket command %r failed: backing service unreachable: %r", kind, err)
+            else:
+                log.error("websocket command %r failed", kind, exc_info=err)
         else:
             self._suppressed += 1
 
 
 _FAILURES = FailureLog()
+_OUTAGES = FailureLog(outage=True)

@@ -230,7 +230,7 @@ class SimulatedDriver:
                 status = reply["job"]["status"]
                 continue
             self.ledger.counts[f"step_error_{reply.get('code')}"] += 1
-            if reply.get("code") != "internal_error":
+            if reply.get("code") not in ("service_unavailable", "internal_error"):
                 # The ride moved on without us (cancelled, or already further): the server's state says how.
                 state = await self._ask({"type": "state"})
                 ride = state.get("ride")

@@ -1,5 +1,9 @@
 import asyncio
 
+import asyncpg
+import pytest
+import redis.exceptions
+
 from realtime.hub import Hub, Stop, audiences_for
 from taxicrm.auth import Principal, Role
 from taxicrm.events import DRIVERS, OPERATORS, SUPERVISORS, PublishedEvent, driver_audience, operator_audience
@@ -79,3 +83,39 @@ def test_a_storm_of_failed_commands_logs_a_few_tracebacks_and_a_count(caplog):
     with caplog.at_level("ERROR", logger="realtime.ws"):
         failures.report("position", ConnectionError("redis went away"))
     assert "48 more websocket commands failed" in caplog.records[2].getMessage()
+
+
+class _Failing:
+    """A conversation whose every command meets the error it was given, as when a backing server goes away."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def opening(self) -> list[dict]:
+        return []
+
+    async def answer(self, command: dict) -> list[dict]:
+        raise self.error
+
+    async def heard(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("error", [asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+                                   redis.exceptions.ConnectionError("Error 111 connecting"),
+                                   ConnectionResetError("reset by peer")])
+async def test_a_command_met_by_an_outage_is_service_unavailable_not_internal_error(caplog, error):
+    # Found by the fault suite: accept/arrive during a PostgreSQL restart answered internal_error, with a traceback.
+    from realtime.ws import _replies
+
+    with caplog.at_level("WARNING", logger="realtime.ws"):
+        replies = await _replies({"type": "accept", "offer_id": 1}, _Failing(error))
+    assert [(r["type"], r["code"]) for r in replies] == [("error", "service_unavailable")]
+    assert all(r.exc_info is None and r.levelname == "WARNING" for r in caplog.records)
+
+
+async def test_a_bug_in_a_command_is_still_internal_error():
+    from realtime.ws import _replies
+
+    replies = await _replies({"type": "accept", "offer_id": 1}, _Failing(KeyError("oops")))
+    assert [(r["type"], r["code"]) for r in replies] == [("error", "internal_error")]
