@@ -43,7 +43,7 @@ INSERT_SEARCH = f"""
         ON CONFLICT (driver_id) WHERE status = 'pending' DO NOTHING
         RETURNING {_OFFER_COLUMNS}
     )
-    SELECT search.id AS search_id, offered.* FROM search LEFT JOIN offered ON true
+    SELECT search.id AS made_search_id, offered.* FROM search LEFT JOIN offered ON true
 """
 # A driver already holding an offer (another ride's, made a moment ago) gets no second one: nothing is returned.
 INSERT_OFFER = f"""
@@ -147,7 +147,8 @@ async def insert_search(conn: asyncpg.Connection, ride_id: RideId, radius_m: int
         None if offer is None else round(offer.distance_m), None if offer is None else offer.via.value,
         None if offer is None else offer.offered_at, None if offer is None else offer.expires_at,
     )
-    return row["search_id"], None if row["id"] is None else _offer(row)
+    # Not "search_id": the offer's own column of that name is NULL when no offer was made (found under load).
+    return row["made_search_id"], None if row["id"] is None else _offer(row)
 
 
 async def insert_offer(conn: asyncpg.Connection, search_id: int, new: NewOffer) -> Offer | None:

@@ -18,15 +18,19 @@ from dispatch.errors import DriverBusy, IllegalTransition, OfferClosed
 from dispatch.model import (
     Actor,
     ActorKind,
+    Candidate,
     Channel,
+    Decision,
     Driver,
     DriverAvailability,
     NewRide,
     OfferStatus,
+    OfferVia,
     Place,
     Ride,
     RideStatus,
     VehicleClass,
+    ZoneStrategy,
 )
 from dispatch.positions import LivePositions
 from realtime.bus import RedisEventBus
@@ -281,3 +285,26 @@ async def test_a_booking_stored_while_redis_is_away_is_answered_as_booked(db, cl
     assert booked.is_new and booked.ride.status is RideStatus.REQUESTED
     assert (await stored(db, booked.ride.id)).status is RideStatus.REQUESTED
     await dead.aclose()
+
+
+async def test_a_search_whose_first_choice_was_just_offered_another_ride_offers_the_next(
+        dispatcher, desk, db, make_driver, positions, clock):
+    # Found by bench/dispatch.py with 20,000 drivers: two bookings searched at once and ranked the same driver
+    # first; the second's offer to them was refused by the one-pending-offer index, and its search id came back
+    # NULL, so offering its next choice failed the booking with a 500.
+    near, far = await free_driver(make_driver, positions, clock), await free_driver(make_driver, positions, clock,
+                                                                                  north_m=900)
+    first, _ = await offered(desk, db, clock)
+    assert first.offered_to == near.id
+    ride = await requested_ride(db, clock)
+    seen = [Candidate(d.id, m, clock(), VehicleClass.SEDAN, DriverAvailability.AVAILABLE, clock(), False)
+            for d, m in ((near, 100.0), (far, 900.0))]  # As a search made before the first offer landed saw them.
+    decisions = [Decision(c, rank, None, OfferVia.NEAREST) for rank, c in enumerate(seen, 1)]
+    wanted = [offer_store.NewOffer(ride.id, d.candidate.driver_id, d.rank or 0, d.candidate.distance_m,
+                                   OfferVia.NEAREST, clock(), clock() + timedelta(seconds=15)) for d in decisions]
+    async with db.acquire() as conn, conn.transaction():
+        search_id, offer = await offer_store.insert_search(conn, ride.id, 1000, ZoneStrategy.NEAREST, None, clock(),
+                                                           decisions, wanted[0])
+        assert offer is None and isinstance(search_id, int)
+        offer = await offer_store.insert_offer(conn, search_id, wanted[1])
+    assert offer is not None and (offer.driver_id, offer.search_id) == (far.id, search_id)
