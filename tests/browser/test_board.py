@@ -144,6 +144,7 @@ async def test_a_ride_nobody_took_is_assigned_by_hand_from_the_nearby_drivers(
     app = await online(http, console, make_driver, "Reza Karimi", north_m=300)
     _, token = await make_driver("Ali Moradi")
     resting = await DriverApp.connect(http, f"{console.url}/ws/driver", token)
+    await resting.wait_for("state")  # As an app does: its state first, then where it is.
     await resting.send("position", lat=LAT + 700 / 111_000, lng=LNG)
     assert (await resting.ask("status", status="on_break"))["type"] == "status"
     ride = await book(console)

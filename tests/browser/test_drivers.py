@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import struct
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, Request, expect
+from playwright.async_api import Locator, Page, Request, expect
 
 from dispatch import service as drivers
 from dispatch.model import Driver
@@ -234,11 +235,11 @@ async def test_the_map_pans_zooms_and_selects_drivers_by_mouse_and_keyboard(
     await page.mouse.down()
     await page.mouse.move(box["x"] + 160, box["y"] + 140, steps=6)
     await page.mouse.up()
-    after = _translate(await ali.get_attribute("transform"))
+    after = await _drawn_after(ali, before)
     assert after[0] - before[0] == pytest.approx(60, abs=1) and after[1] - before[1] == pytest.approx(40, abs=1)
     await the_map.focus()
     await page.keyboard.press("ArrowRight")
-    moved = _translate(await ali.get_attribute("transform"))
+    moved = await _drawn_after(ali, after)
     assert moved[0] == pytest.approx(after[0] - 80, abs=1)
 
     # A marker selects its driver's row; a row, reached by keyboard, selects its marker.
@@ -306,6 +307,16 @@ class TestWithATileServer:
         assert 9 <= zoom <= 13
         await expect(page.locator("#page-drivers .map-tile.failed")).to_have_count(0)
         assert not console.page_errors  # type: ignore[attr-defined]
+
+
+async def _drawn_after(marker: Locator, old: tuple[float, float]) -> tuple[float, float]:
+    """The marker's position once the map has moved it from `old`: the map draws on the next animation frame."""
+    for _ in range(50):
+        now = _translate(await marker.get_attribute("transform"))
+        if now != old:
+            break
+        await asyncio.sleep(0.02)
+    return now
 
 
 def _translate(transform: str | None) -> tuple[float, float]:
