@@ -28,7 +28,7 @@ from realtime.streams import StreamId
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow
 from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.keys import PRINCIPAL, SETTINGS
-from taxicrm.middleware import UNAVAILABLE
+from taxicrm.middleware import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +229,7 @@ async def _replies(command: dict[str, Any], conversation: Conversation) -> list[
         return [messages.error(err.code, err.message)]
     except UNAVAILABLE as err:  # PostgreSQL or Redis away mid-command: an outage to retry through, as HTTP's 503.
         _OUTAGES.report(command["type"], err)
-        return [messages.error("service_unavailable", "A server we depend on is unreachable; please try again "
-                                                      "shortly.")]
+        return [messages.error("service_unavailable", UNAVAILABLE_MESSAGE)]
     except Exception as err:  # A bug in one command must not end the connection; the log has the details.
         _FAILURES.report(command["type"], err)
         return [messages.error("internal_error", "Something went wrong on our side; please try again.")]

@@ -23,6 +23,7 @@ UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                # PostgreSQL shutting down, restarting or recovering from a crash refuses and ends sessions with these.
                asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
                asyncpg.exceptions.CrashShutdownError)
+UNAVAILABLE_MESSAGE = "A server we depend on is unreachable; please try again shortly."
 
 # Stable codes for the errors aiohttp itself raises (unknown route, wrong method, body too large...).
 HTTP_ERROR_CODES = {
@@ -75,8 +76,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return response
     except UNAVAILABLE as err:
         log.warning("backing service unreachable on %s %s: %r", request.method, request.path, err)
-        return error_response(503, "service_unavailable",
-                              "A server we depend on is unreachable; please try again shortly.")
+        return error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
