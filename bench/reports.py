@@ -41,7 +41,7 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.floor import spread
+from bench.floor import ratio, spread
 from bench.reports_history import DATABASE, PASSWORD, SUPERVISOR, Volumes, ensure_history
 from reports import service as reports_service
 from taxicrm.settings import load_settings
@@ -115,9 +115,9 @@ async def sign_in(session: aiohttp.ClientSession, url: str) -> dict[str, str]:
 
 async def timed(session: aiohttp.ClientSession, url: str, headers: dict[str, str], path: str,
                 params: dict[str, str]) -> tuple[float, int]:
-    """Ask for one report and read it whole; return the milliseconds and the bytes."""
+    """Ask for one answer under /api/ and read it whole; return the milliseconds and the bytes."""
     started = time.perf_counter()
-    async with session.get(f"{url}/api/reports/{path}", params=params, headers=headers) as response:
+    async with session.get(f"{url}/api/{path}", params=params, headers=headers) as response:
         body = await response.read()
         if response.status != 200:
             raise RuntimeError(f"{path} {params}: {response.status} {body[:300]!r}")
@@ -136,13 +136,7 @@ def requests(first: date, last: date) -> list[tuple[str, str, str, dict[str, str
 
 async def floor(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> list[float]:
     """Time the service's smallest authenticated answer: what any request costs before a report's own work."""
-    timings = []
-    for _ in range(FLOOR_REQUESTS):
-        started = time.perf_counter()
-        async with session.get(f"{url}/api/auth/me", headers=headers) as response:
-            await response.read()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
+    return [(await timed(session, url, headers, "auth/me", {}))[0] for _ in range(FLOOR_REQUESTS)]
 
 
 async def measure(env: dict[str, str], first: date, last: date, logs: Path
@@ -159,14 +153,15 @@ async def measure(env: dict[str, str], first: date, last: date, logs: Path
             async with aiohttp.ClientSession() as session:
                 headers = await sign_in(session, service.url)
                 for name, fmt, path, params in asked:
-                    ms, size = await timed(session, service.url, headers, path, params)
+                    ms, size = await timed(session, service.url, headers, f"reports/{path}", params)
                     cold[(name, fmt)].append(ms)
                     sizes[(name, fmt)] = size
                 if run == RUNS - 1:
                     floor_ms = await floor(session, service.url, headers)
                     for name, fmt, path, params in asked:
                         for _ in range(RUNS):
-                            warm[(name, fmt)].append((await timed(session, service.url, headers, path, params))[0])
+                            warm[(name, fmt)].append(
+                                (await timed(session, service.url, headers, f"reports/{path}", params))[0])
         finally:
             service.stop()
         print(f"run {run + 1}/{RUNS}: " + ", ".join(f"{n} {f} {cold[(n, f)][-1]:.0f} ms" for n, f, _, _ in asked),
@@ -210,6 +205,7 @@ async def main() -> None:
         database_mb = round(await conn.fetchval("SELECT pg_database_size(current_database())") / 2**20)
     finally:
         await conn.close()
+    floor_spread = spread(floor_ms)
     slow = sorted({name for (name, _), r in results.items() if not r["under_1s"]})
     result = {
         "benchmark": "reports", "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -220,8 +216,8 @@ async def main() -> None:
         "rollups": rollups, "database_mb": database_mb,
         "reports": [{"report": name, "format": fmt, **r} for (name, fmt), r in results.items()],
         "all_under_1s": not slow, "over_1s": slow,
-        "floor_ms": spread(floor_ms),
-        "warm_p50_times_the_floor": {name: round(r["warm_ms"]["p50"] / (spread(floor_ms)["p50"] or 1), 1)
+        "floor_ms": floor_spread,
+        "warm_p50_times_the_floor": {name: ratio(r["warm_ms"], floor_spread)["p50"]
                                      for (name, fmt), r in results.items() if fmt == "json"},
         "note": "client-side milliseconds from sending the GET to reading the whole body; cold is the first request "
                 "for each report after a fresh start of the service (PostgreSQL's and the OS's caches stay warm); "

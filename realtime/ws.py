@@ -28,7 +28,7 @@ from realtime.streams import StreamId
 from taxicrm.auth import STAFF_ROLES, Principal, Role, allow
 from taxicrm.errors import DomainError, InvalidInput
 from taxicrm.keys import PRINCIPAL, SETTINGS
-from taxicrm.middleware import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from taxicrm.outages import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,9 @@ class FailureLog:
     take the CPU the instance needs to recover.
     """
 
-    def __init__(self, most: int = 5, window_seconds: float = 10.0, *, outage: bool = False) -> None:
-        self._most, self._window, self._outage = most, window_seconds, outage
+    def __init__(self, most: int = 5, window_seconds: float = 10.0, *, level: int = logging.ERROR) -> None:
+        # Below ERROR (an outage, expected while a backing server restarts) a failure is one line, no traceback.
+        self._most, self._window, self._level = most, window_seconds, level
         self._window_start, self._logged, self._suppressed = 0.0, 0, 0
 
     def report(self, kind: str, err: Exception) -> None:
@@ -251,18 +252,16 @@ class FailureLog:
         now = time.monotonic()
         if now - self._window_start >= self._window:
             if self._suppressed:
-                (log.warning if self._outage else log.error)(
-                    "%d more websocket commands failed in the last %.0fs", self._suppressed, self._window)
+                log.log(self._level, "%d more websocket commands failed in the last %.0fs", self._suppressed,
+                        self._window)
             self._window_start, self._logged, self._suppressed = now, 0, 0
         if self._logged < self._most:
             self._logged += 1
-            if self._outage:  # Expected while a backing server restarts: one line, no traceback.
-                log.warning("websocket command %r failed: backing service unreachable: %r", kind, err)
-            else:
-                log.error("websocket command %r failed", kind, exc_info=err)
+            log.log(self._level, "websocket command %r failed: %r", kind, err,
+                    exc_info=err if self._level >= logging.ERROR else None)
         else:
             self._suppressed += 1
 
 
 _FAILURES = FailureLog()
-_OUTAGES = FailureLog(outage=True)
+_OUTAGES = FailureLog(level=logging.WARNING)

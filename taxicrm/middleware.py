@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import time
 
-import asyncpg
-import redis.exceptions
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -14,16 +12,10 @@ from taxicrm.auth import PUBLIC, allowed_roles, authorize
 from taxicrm.errors import DomainError, TooManyRequests
 from taxicrm.keys import AUTHENTICATORS, PRINCIPAL
 from taxicrm.metrics import METRICS
+from taxicrm.outages import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 log = logging.getLogger("taxicrm.web")
 
-# Losing PostgreSQL or Redis mid-request is an outage, not a bug: answer 503 so clients retry.
-UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, redis.exceptions.ConnectionError,
-               redis.exceptions.TimeoutError,
-               # PostgreSQL shutting down, restarting or recovering from a crash refuses and ends sessions with these.
-               asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError,
-               asyncpg.exceptions.CrashShutdownError)
-UNAVAILABLE_MESSAGE = "A server we depend on is unreachable; please try again shortly."
 
 # Stable codes for the errors aiohttp itself raises (unknown route, wrong method, body too large...).
 HTTP_ERROR_CODES = {
@@ -74,7 +66,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if "Allow" in err.headers:
             response.headers["Allow"] = err.headers["Allow"]
         return response
-    except UNAVAILABLE as err:
+    except UNAVAILABLE as err:  # Losing PostgreSQL or Redis mid-request is an outage: 503, so clients retry.
         log.warning("backing service unreachable on %s %s: %r", request.method, request.path, err)
         return error_response(503, "service_unavailable", UNAVAILABLE_MESSAGE)
     except Exception:
