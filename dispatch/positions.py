@@ -49,6 +49,16 @@ if ARGV[2] == 'available' and old ~= 'available' then redis.call('HSET', KEYS[2]
 return old
 """
 
+# ARGV holds (driver id, status, epoch seconds) triples: each status only where Redis has none, and for an
+# available driver the idle-since time likewise.
+_RESTORE_STATUSES = """
+for i = 1, #ARGV, 3 do
+    redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+    if ARGV[i + 1] == 'available' then redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 2]) end
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class _Fix:
@@ -133,12 +143,12 @@ class LivePositions:
                 # Drivers not on the map (never sent a position) are heard, but no search can find them.
                 if seen:
                     pipe.zadd(SEEN_KEY, seen, gt=True)
-                # Rebuilds what a Redis that restarted empty lost; a no-op while the status is there.
-                for driver_id, fix in batch.items():
-                    if fix.status is not None:
-                        pipe.hsetnx(STATUS_KEY, str(driver_id), fix.status.value)
-                        if fix.status is DriverAvailability.AVAILABLE:
-                            pipe.hsetnx(IDLE_KEY, str(driver_id), fix.at.timestamp())
+                # Rebuilds what a Redis that restarted empty lost; a no-op while the status is there. One script
+                # for the whole batch: a command per driver cost the service more than the positions themselves.
+                known = [arg for driver_id, fix in batch.items() if fix.status is not None
+                         for arg in (str(driver_id), fix.status.value, fix.at.timestamp())]
+                if known:
+                    pipe.eval(_RESTORE_STATUSES, 2, STATUS_KEY, IDLE_KEY, *known)
                 await pipe.execute()
         except RedisError:
             self._restore(batch, heard)

@@ -10,9 +10,13 @@ from dispatch.model import DriverId
 
 _PREFIX = "taxicrm:drivers:connection:"  # + driver id -> the id of their newest connection, with a TTL
 # Compare-and-act scripts: an old connection noticed dead late must not refresh or end a newer one's mark.
+# KEYS are the marks to renew, ARGV the connection each must still hold, then the TTL: one call per flush.
 _REFRESH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+local renewed = 0
+for i, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[i] then renewed = renewed + redis.call('PEXPIRE', key, ARGV[#ARGV]) end
+end
+return renewed
 """
 _END = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -42,10 +46,8 @@ class Presence:
         """Renew the marks of the connections noted alive, in one round trip, while each is its driver's newest."""
         batch, self._alive = self._alive, {}
         if batch:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for driver_id, connection in batch.items():
-                    await self._refresh(keys=[f"{_PREFIX}{driver_id}"], args=[connection, self._ttl_ms], client=pipe)
-                await pipe.execute()
+            await self._refresh(keys=[f"{_PREFIX}{driver_id}" for driver_id in batch],
+                                args=[*batch.values(), self._ttl_ms])
 
     async def disconnect(self, driver_id: DriverId, connection: str) -> None:
         """Drop the mark, unless a newer connection has taken it."""

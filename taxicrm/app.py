@@ -30,6 +30,7 @@ from taxicrm.auth import Role, allowed_roles, shared_secret_authenticator
 from taxicrm.keys import AUTHENTICATORS, DB, REDIS, SETTINGS
 from taxicrm.metrics import metrics_view
 from taxicrm.middleware import auth_middleware, error_middleware, metrics_middleware
+from taxicrm.redis_packing import packed_by_hiredis
 from taxicrm.settings import Settings
 
 REDIS_POOL_WAIT_SECONDS = 10
@@ -116,6 +117,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
                                                     max_connections=settings.redis_pool_size,
                                                     timeout=REDIS_POOL_WAIT_SECONDS, retry=retry,
                                                     retry_on_error=[redis.exceptions.ConnectionError])
+    pool.connection_class = packed_by_hiredis(pool.connection_class)
     client = aioredis.Redis.from_pool(pool)  # The client owns the pool: closing it closes the connections.
     app[REDIS] = client
     try:

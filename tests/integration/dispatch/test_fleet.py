@@ -44,6 +44,23 @@ async def test_a_mark_lapses_unless_renewed_so_a_dead_instance_leaves_no_ghost(p
     assert await presence.is_connected(DriverId(1)) and not await presence.is_connected(DriverId(2))
 
 
+
+async def test_one_flush_renews_every_mark_still_held_by_the_connection_noted_alive(presence, redis_client):
+    for driver in range(1, 201):
+        await presence.connect(DriverId(driver), f"app-{driver}")
+    await presence.connect(DriverId(200), "newer")  # Driver 200's app reconnected elsewhere; "app-200" is dead.
+    await asyncio.sleep(1.2)
+    for driver in range(1, 201):
+        presence.alive(DriverId(driver), f"app-{driver}")
+    await redis_client.config_resetstat()
+    await presence.flush()
+    evalsha = (await redis_client.info("commandstats")).get("cmdstat_evalsha", {})
+    # The whole batch in one script, not a call per driver (a first NOSCRIPT, answered by loading it, failed).
+    assert evalsha.get("calls", 0) - evalsha.get("failed_calls", 0) == 1
+    await asyncio.sleep(1.2)  # Past the first TTL: only the renewed marks are left.
+    assert all([await presence.is_connected(DriverId(d)) for d in range(1, 200)])
+    assert not await presence.is_connected(DriverId(200))
+
 async def test_the_fleet_flushes_in_the_background_and_once_more_when_stopped(db, redis_client, presence):
     positions = LivePositions(redis_client)
     fleet = Fleet(positions, TraceBuffer(db), presence)

@@ -5,7 +5,7 @@ import redis.asyncio as aioredis
 
 from dispatch.errors import InvalidCoordinates
 from dispatch.model import DriverAvailability, DriverId
-from dispatch.positions import GEO_KEY, SEEN_KEY, STATUS_KEY, LivePositions
+from dispatch.positions import GEO_KEY, IDLE_KEY, SEEN_KEY, STATUS_KEY, LivePositions
 from dispatch.ride_changes import Changes, publish
 from realtime.bus import RedisEventBus
 
@@ -27,13 +27,17 @@ async def command_calls(redis_client, command: str) -> int:
 async def test_a_thousand_fixes_of_ten_drivers_are_written_as_ten_positions_in_one_pipeline(live, redis_client):
     for i in range(1_000):
         driver = DriverId(i % 10 + 1)
-        live.record(driver, LAT + i / 100_000, LNG, NOW + timedelta(milliseconds=i))
+        live.record(driver, LAT + i / 100_000, LNG, NOW + timedelta(milliseconds=i),
+                    status=DriverAvailability.AVAILABLE)
     assert live.pending == 10
     await redis_client.config_resetstat()
 
     assert await live.flush() == 10
 
     assert await command_calls(redis_client, "geoadd") == 1 and await command_calls(redis_client, "zadd") == 1
+    # The statuses a restarted Redis would have lost are restored by one script for the batch, not per driver.
+    assert await command_calls(redis_client, "eval") == 1
+    assert await redis_client.hlen(STATUS_KEY) == 10 and await redis_client.hlen(IDLE_KEY) == 10
     assert await redis_client.zcard(GEO_KEY) == 10 and live.pending == 0
     # Each driver is where its newest fix put it: driver 10 last sent fix 999.
     (lng, lat), = await redis_client.geopos(GEO_KEY, "10")
