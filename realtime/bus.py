@@ -27,7 +27,8 @@ READ_BATCH = 1000
 RETRY_MIN_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 
-Listener = Callable[[PublishedEvent], None]
+# A listener may answer True to ask the reader to let the event loop run before the next event (see _read_new).
+Listener = Callable[[PublishedEvent], bool | None]
 Entry = tuple[str, dict[str, str]]
 T = TypeVar("T")
 
@@ -120,19 +121,23 @@ class RedisEventBus:
             for entry_id, fields in entries:
                 position = StreamId.parse(entry_id)
                 event = _decode(entry_id, fields)
-                if event is not None:
-                    self._dispatch(event)
-                    # Let connections send between events: a burst longer than a client's queue must
-                    # cut off only the clients that really are slow, not every one of them.
+                if event is not None and self._dispatch(event):
+                    # Let connections send before the next event: a burst longer than a client's queue must cut
+                    # off only the clients that really are slow, not every one of them. Only when a listener
+                    # asks: with thousands of sockets busy, one turn of the loop can take milliseconds, and a
+                    # turn per event made the reader fall seconds behind the stream.
                     await asyncio.sleep(0)
         return position
 
-    def _dispatch(self, event: PublishedEvent) -> None:
+    def _dispatch(self, event: PublishedEvent) -> bool:
+        """Hand the event to every listener; return whether one asked for the loop to run first."""
+        pause = False
         for listener in list(self._listeners):
             try:
-                listener(event)
+                pause = bool(listener(event)) or pause
             except Exception:  # One broken listener must not starve the others or stop the reader.
                 log.exception("event listener %r failed on %s", listener, event.id)
+        return pause
 
     async def _page_after(self, after: StreamId) -> tuple[list[Entry], StreamState | None]:
         # Reading the page and the stream's extent in one transaction means no trim can slip between.

@@ -90,9 +90,13 @@ class Hub:
         finally:
             self.unregister(client)
 
-    def deliver(self, event: PublishedEvent) -> None:
-        """Queue the event for every client that hears one of its audiences; cut off any that is full."""
+    def deliver(self, event: PublishedEvent) -> bool:
+        """Queue the event for every client that hears one of its audiences; cut off any that is full.
+
+        Return whether a client's queue is half full: its connection should get to send before the next event.
+        """
         targets = set().union(*(self._by_audience.get(audience, ()) for audience in event.audiences))
+        filling = False
         for client in targets:
             try:
                 client.queue.put_nowait(event)
@@ -100,6 +104,9 @@ class Hub:
                 log.info("websocket client %x fell %d events behind; cutting it off",
                          id(client), client.queue.qsize())
                 self.stop(client, Stop.OVERRUN)
+            else:
+                filling = filling or 2 * client.queue.qsize() >= self._queue_size
+        return filling
 
     def stop(self, client: Client, reason: Stop) -> None:
         """Drop what the client has not been sent yet and queue the reason its connection must end."""

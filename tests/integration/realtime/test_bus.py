@@ -175,3 +175,38 @@ async def test_the_reader_stops_promptly_when_cancelled_at_any_moment(redis_url)
         done, _ = await asyncio.wait({task}, timeout=3)
         await reader.aclose()
         assert task in done, f"the reader ignored a cancel (attempt {attempt})"
+
+
+@pytest.mark.parametrize("asks_for_a_pause", [False, True])
+async def test_the_reader_lets_the_loop_run_between_events_only_when_a_listener_asks(bus, asks_for_a_pause):
+    turns = 0
+
+    async def spin() -> None:  # Counts the event loop's turns while the reader works.
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    def listener(event: PublishedEvent) -> bool:
+        seen.append(turns)
+        if len(seen) == 200:
+            done.set()
+        return asks_for_a_pause
+
+    bus.subscribe(listener)
+    spinner, reader = asyncio.create_task(spin()), asyncio.create_task(bus.run())
+    try:
+        await asyncio.wait_for(bus.wait_reading(), 5)
+        await bus.publish_all([ride_event(n) for n in range(200)])  # One burst, read in one go.
+        await asyncio.wait_for(done.wait(), 10)
+        loop_turns = seen[-1] - seen[0]
+        # Asked, each event waits a turn (connections send meanwhile); otherwise the burst goes at once, since
+        # with thousands of sockets a turn can take milliseconds, and a turn per event made the reader lag.
+        assert loop_turns >= 199 if asks_for_a_pause else loop_turns == 0
+    finally:
+        for task in (spinner, reader):
+            task.cancel()
+        await asyncio.wait({spinner, reader})

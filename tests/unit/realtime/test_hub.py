@@ -55,6 +55,16 @@ def test_a_client_that_falls_behind_is_cut_off_with_only_the_reason_left_queued(
     assert keeping_up.stopped is None and drain(keeping_up.queue) == [event(9, OPERATORS)]
 
 
+def test_delivering_says_when_a_client_s_queue_is_half_full_so_its_connection_gets_to_send():
+    hub = Hub(queue_size=4)
+    console = hub.register({OPERATORS})
+    hub.register({SUPERVISORS})
+    assert hub.deliver(event(1, OPERATORS)) is False
+    assert hub.deliver(event(2, SUPERVISORS)) is False
+    assert hub.deliver(event(3, OPERATORS)) is True  # Two of four queued for the console.
+    drain(console.queue)
+    assert hub.deliver(event(4, OPERATORS)) is False
+
 def test_stopping_everyone_queues_going_away_once_and_unregistering_forgets_the_client():
     hub = Hub(queue_size=2)
     full = hub.register({OPERATORS})
