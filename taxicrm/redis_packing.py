@@ -1,31 +1,20 @@
 """Redis commands packed into the wire protocol by hiredis (C) rather than by redis-py's Python loop.
 
-redis-py's synchronous client packs with hiredis when it is installed; its asyncio client does not. The fleet's
-batched writes carry thousands of arguments every 150 ms, and packing them argument by argument in Python cost
-more than half of each flush (bench/README.md, the dispatch section).
+redis-py's synchronous client packs with hiredis when it is installed (as `redis[hiredis]` installs it); its
+asyncio client does not. The fleet's batched writes carry thousands of arguments every 150 ms, and packing them
+argument by argument in Python cost half of each flush (bench/README.md, the dispatch section).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import hiredis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import DataError
+from redis.connection import HiredisRespSerializer
 
-
-def pack(args: tuple[Any, ...]) -> list[bytes]:
-    """Pack one command as redis-py's own packers do: a multi-word command name is split, buffers become bytes."""
-    first = args[0]
-    if isinstance(first, str):
-        args = (*first.encode().split(), *args[1:])
-    elif b" " in first:
-        args = (*first.split(), *args[1:])
-    args = tuple(bytes(arg) if isinstance(arg, bytearray | memoryview) else arg for arg in args)
-    try:
-        return [hiredis.pack_command(args)]
-    except TypeError as err:  # What redis-py's encoder says of a bool or None, so callers see the same error.
-        raise DataError(str(err)) from err
+# The synchronous client's own packer: it splits a multi-word command name, turns buffers into bytes and raises
+# redis-py's DataError for a value Redis cannot hold, as the Python packer does.
+_SERIALIZER = HiredisRespSerializer()
 
 
 def packed_by_hiredis(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
@@ -33,7 +22,7 @@ def packed_by_hiredis(connection_class: type[AbstractConnection]) -> type[Abstra
 
     class HiredisPacked(connection_class):  # type: ignore[valid-type,misc]  # A class chosen at run time.
         def pack_command(self, *args: Any) -> list[bytes]:
-            return pack(args)
+            return _SERIALIZER.pack(*args)  # type: ignore[no-any-return]  # redis-py leaves it unannotated.
 
     HiredisPacked.__name__ = HiredisPacked.__qualname__ = f"HiredisPacked{connection_class.__name__}"
     return HiredisPacked

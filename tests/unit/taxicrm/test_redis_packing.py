@@ -4,7 +4,14 @@ import pytest
 from redis.asyncio.connection import Connection, UnixDomainSocketConnection
 from redis.exceptions import DataError
 
-from taxicrm.redis_packing import pack, packed_by_hiredis
+from taxicrm.redis_packing import packed_by_hiredis
+
+PACKED = packed_by_hiredis(Connection)
+
+
+def pack(command: tuple) -> list[bytes]:
+    return PACKED().pack_command(*command)
+
 
 COMMANDS = [
     ("GEOADD", "taxicrm:drivers:geo", 51.338, 35.6997, "17", 51.4, -35.123456789012345, "18"),
