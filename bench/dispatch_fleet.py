@@ -1,7 +1,8 @@
 """The processes behind bench/dispatch.py: driver fleets, the ingestion monitor, and a websocket echo server.
 
 Each runs in a process of its own (started by bench/dispatch.py with multiprocessing) so that the load generator's
-own work does not land on the event loop that times the bookings. They talk with the main process over a pipe:
+own work does not land on the event loop that times the bookings, and on the service's own loop (uvloop), so it
+takes as little of the machine the service shares as it can. They talk with the main process over a pipe:
 tuples whose first item names the message. Times that are compared across processes are `time.monotonic_ns()`
 (CLOCK_MONOTONIC, one clock for the whole machine on Linux) or, against the service's own stamps in Redis,
 `time.time()`.
@@ -27,6 +28,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from dispatch.positions import SEEN_KEY
+from taxicrm.loop import run_fast
 
 # Drivers start inside this box (Tehran, inside TAXICRM_SERVICE_AREA's default) and wander a little.
 AREA = (35.60, 51.15, 35.80, 51.60)
@@ -321,7 +323,7 @@ class FleetWorker:
 def run_fleet(conn: Connection, url: str, drivers: list[tuple[int, str, float, float]], options: FleetOptions) -> None:
     """Process entry point: one fleet worker."""
     fleet = [Driver(*d) for d in drivers]
-    asyncio.run(FleetWorker(conn, url, fleet, options).run())
+    run_fast(FleetWorker(conn, url, fleet, options).run())
 
 
 @dataclass
@@ -357,7 +359,9 @@ class MonitorOptions:
 
     redis_url: str
     interval: float
-    sample_seconds: float = 1.0  # at most; shorter for short intervals (see Monitor.period)
+    # At most; shorter for short intervals (see Monitor.period). Reading 20,000 scores costs the monitor and
+    # Redis CPU the service shares, so not more often than counting one update per driver needs.
+    sample_seconds: float = 2.0
     poll_seconds: float = 0.01
     local_ip: str | None = None
 
@@ -502,7 +506,7 @@ def run_monitor(conn: Connection, url: str, probes: list[tuple[int, str, float, 
     async def main() -> None:
         await Monitor(conn, url, [Driver(*p) for p in probes], options).run()
 
-    asyncio.run(main())
+    run_fast(main())
 
 
 def run_echo_server(conn: Connection, port: int) -> None:
@@ -529,4 +533,4 @@ def run_echo_server(conn: Connection, port: int) -> None:
         await runner.cleanup()
         channel.close()
 
-    asyncio.run(main())
+    run_fast(main())
