@@ -28,6 +28,7 @@ Prints the figures as JSON and writes bench/results/dispatch.json; the service's
     .venv/bin/python bench/dispatch.py                 # DRIVERS=20000 RATE=50 SECONDS=30 UPDATE_INTERVAL=3 ...
     DRIVERS=4000 STEPS=2000,3000,4000 .venv/bin/python bench/dispatch.py   # a smaller fleet
     PROFILE_DIR=/tmp/prof .venv/bin/python bench/dispatch.py   # also py-spy each phase (raw collapsed stacks)
+    PROFILE_DIR=/tmp/prof PROFILE_NATIVE=1 .venv/bin/python bench/dispatch.py   # with native frames (slower)
 
 BENCH_POSTGRES_URL names the PostgreSQL server (the database `taxicrm_bench_dispatch` is dropped and recreated),
 BENCH_REDIS_URL the Redis database (default 11, flushed at the start; 12 to 15 belong to the tests), and
@@ -113,6 +114,8 @@ STALL_SECONDS = int(os.environ.get("STALL_SECONDS", "90"))  # no progress this l
 ACCEPT_DELAY = tuple(float(s) for s in os.environ.get("ACCEPT_DELAY", "1,3").split(","))
 DECLINE_SHARE = float(os.environ.get("DECLINE_SHARE", "0.1"))
 PROFILE_DIR = os.environ.get("PROFILE_DIR", "")
+# Also C and Cython frames (the collector, asyncpg's protocol, aiohttp's frame reader); pauses the service to sample.
+PROFILE_NATIVE = os.environ.get("PROFILE_NATIVE", "") == "1"
 SERVICE_LOG = Path(tempfile.gettempdir()) / "bench-dispatch-service.log"
 LOCK_FILE = Path(tempfile.gettempdir()) / "bench-dispatch.lock"
 PASSWORD = "bench dispatcher pw"
@@ -413,8 +416,8 @@ class Bench:
         exe = profiler()
         self.profiles.append(await asyncio.create_subprocess_exec(
             exe, "record", "--subprocesses", "--pid", str(self.service_pid), "--duration", str(int(seconds)),
-            "--rate", "100",
-            "--nonblocking", "--format", "raw", "-o", str(Path(PROFILE_DIR) / f"{name}.txt"),
+            "--rate", "100", *(["--native"] if PROFILE_NATIVE else ["--nonblocking"]),
+            "--format", "raw", "-o", str(Path(PROFILE_DIR) / f"{name}.txt"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     async def ingestion(self, name: str, seconds: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@ import asyncio
 import dataclasses
 import json
 import secrets
+import weakref
 from typing import Any
 
 import aiohttp
@@ -26,12 +27,13 @@ async def receive(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> dic
     assert msg.type is WSMsgType.TEXT, msg
     message = json.loads(msg.data)
     seq = message.pop("seq")
-    assert seq == LAST_SEQ.get(id(ws), 0) + 1, message
-    LAST_SEQ[id(ws)] = seq
+    assert seq == LAST_SEQ.get(ws, 0) + 1, message
+    LAST_SEQ[ws] = seq
     return message
 
 
-LAST_SEQ: dict[int, int] = {}
+# Per socket, and gone with it: keyed by id() instead, a new socket at a closed one's address inherited its count.
+LAST_SEQ: weakref.WeakKeyDictionary[aiohttp.ClientWebSocketResponse, int] = weakref.WeakKeyDictionary()
 
 
 async def receive_close(ws: aiohttp.ClientWebSocketResponse, within: float = 5) -> int | None:
