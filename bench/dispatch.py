@@ -4,7 +4,10 @@ Loads DRIVERS drivers (default 20,000, fewer if the open-file limit cannot hold 
 tokens into a bench database, starts `taxicrm serve` on it and brings every driver online over the real driver
 websocket, each going `available` somewhere in Tehran and sending a position every UPDATE_INTERVAL seconds
 (default 3, jittered ±10%). The drivers live in WORKERS processes of their own (bench/dispatch_fleet.py), so the
-load generator does not starve the clock that times the bookings. If the fleet stops coming online (no progress
+load generator does not starve the clock that times the bookings; they run at niceness FLEET_NICE (default 10), so
+that, like phones out in the city, they use only the CPU the service, PostgreSQL and Redis leave (the figures say
+whether they still sent on time). An offer is stamped when a fleet process reads it, so a fleet kept waiting for
+the CPU can only make booking -> offer look slower. If the fleet stops coming online (no progress
 for STALL_SECONDS), the bench measures ingestion with those online and stops there. Otherwise:
 
 1. Ingestion at the nominal rate (online drivers / UPDATE_INTERVAL updates a second) for MEASURE_SECONDS: what
@@ -99,6 +102,8 @@ SERVICE_REDIS_MAX_CONNECTIONS = os.environ.get("SERVICE_REDIS_MAX_CONNECTIONS", 
 # `taxicrm serve` processes (TAXICRM_WORKERS): one per core; each holds its share of the drivers' sockets.
 SERVICE_WORKERS = int(os.environ.get("SERVICE_WORKERS", str(os.cpu_count() or 1)))
 WORKERS = int(os.environ.get("WORKERS", "2"))
+# The fleet processes' niceness (see FleetOptions.nice); 0 makes them compete with the service as equals.
+FLEET_NICE = int(os.environ.get("FLEET_NICE", "10"))
 PROBES = int(os.environ.get("PROBES", "50"))
 UPDATE_INTERVAL = float(os.environ.get("UPDATE_INTERVAL", "3"))
 RATE = int(os.environ.get("RATE", "50"))
@@ -133,7 +138,7 @@ KEEPS_UP = {
 
 FLOOR_TABLE = "CREATE TABLE IF NOT EXISTS bench_floor (n integer, driver_id bigint, at timestamptz)"
 FLOOR_INSERT = "INSERT INTO bench_floor (n, driver_id, at) VALUES ($1, $2, now())"
-CLEAN = """TRUNCATE ride_match_decisions, ride_searches, ride_offers, ride_trace_points, ride_events, rides,
+CLEAN = """TRUNCATE ride_searches, ride_offers, ride_trace_points, ride_events, rides,
            driver_tokens, drivers, bench_floor RESTART IDENTITY CASCADE"""
 LOAD_DRIVERS = """
     INSERT INTO drivers (id, name, phone, vehicle_class)
@@ -470,7 +475,7 @@ async def bring_online(bench: Bench, drivers: list[tuple[int, str]], url: str) -
     probes, fleet = everyone[-PROBES:] if PROBES else [], everyone[:len(everyone) - PROBES]
     options = FleetOptions(interval=UPDATE_INTERVAL, connect_concurrency=CONNECT_CONCURRENCY, local_ip=None,
                            accept_delay=(ACCEPT_DELAY[0], ACCEPT_DELAY[-1]), decline_share=DECLINE_SHARE,
-                           arrive_after=5.0, board_after=2.0, trip_seconds=10.0)
+                           arrive_after=5.0, board_after=2.0, trip_seconds=10.0, nice=FLEET_NICE)
     children = bench.children
     bench.monitor = children.start("monitor", run_monitor, url, probes,
                                    MonitorOptions(REDIS, UPDATE_INTERVAL, local_ip="127.0.0.9"))
@@ -873,7 +878,8 @@ async def main() -> None:
                        "update_interval_s": UPDATE_INTERVAL, "nominal_updates_per_s": round(DRIVERS / UPDATE_INTERVAL),
                        "booking_rate_per_s": RATE, "booking_seconds": SECONDS, "measure_seconds": MEASURE_SECONDS,
                        "ceiling_steps_per_s": STEPS, "accept_delay_s": list(ACCEPT_DELAY),
-                       "decline_share": DECLINE_SHARE, "keeps_up": KEEPS_UP, "profiled": bool(PROFILE_DIR)},
+                       "decline_share": DECLINE_SHARE, "fleet_nice": FLEET_NICE, "keeps_up": KEEPS_UP,
+                       "profiled": bool(PROFILE_DIR)},
         **figures,
         # None: the service was running until the bench stopped it (then its exit code is `service_exit_code`);
         # a number: it had already exited by itself (negative: killed by that signal).

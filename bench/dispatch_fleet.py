@@ -15,6 +15,7 @@ import contextlib
 import gc
 import heapq
 import json
+import os
 import random
 import time
 from collections import Counter
@@ -155,6 +156,9 @@ class FleetOptions:
     arrive_after: float
     board_after: float
     trip_seconds: float
+    # Added to the process's niceness: the simulated phones take the CPU the service and its databases leave over,
+    # as phones elsewhere would (whether they still keep up shows in what they sent, and in their late sends).
+    nice: int = 0
 
 
 class FleetWorker:
@@ -322,6 +326,7 @@ class FleetWorker:
 
 def run_fleet(conn: Connection, url: str, drivers: list[tuple[int, str, float, float]], options: FleetOptions) -> None:
     """Process entry point: one fleet worker."""
+    os.nice(options.nice)
     fleet = [Driver(*d) for d in drivers]
     run_fast(FleetWorker(conn, url, fleet, options).run())
 

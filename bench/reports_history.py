@@ -14,7 +14,7 @@ What is left out, to keep the disk bounded (a real year at this volume needs rou
 and fare documents keep their keys, lines and amounts but not the lines' bilingual labels nor the meter reading a
 locked quote keeps for disputes; a ride's step history (ride_events, six steps a ride, 40% of the space) is
 written only for the rides a complaint or praise is about, whose evidence shows it; the matcher's decision log
-(ride_searches, ride_match_decisions), GPS traces and the customer page's tracking tokens are not generated. No
+(ride_searches, with its decisions), GPS traces and the customer page's tracking tokens are not generated. No
 report reads any of these (an offer's search_id is its own id).
 
 Generation runs inside PostgreSQL: INSERT ... SELECT over generate_series, with deterministic pseudo-random numbers

@@ -30,12 +30,10 @@ _OFFER_COLUMNS = ("id, ride_id, driver_id, search_id, rank, distance_m, via, off
 # other offer, as with INSERT_OFFER; the row always comes back, with the search's id and the offer if made.
 INSERT_SEARCH = f"""
     WITH search AS (
-        INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at) VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO ride_searches (ride_id, radius_m, strategy, zone_id, searched_at,
+                                   driver_ids, distances_m, ranks, vias, skip_reasons)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         RETURNING id
-    ), decided AS (
-        INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason)
-        SELECT search.id, d.* FROM search,
-            unnest($6::bigint[], $7::integer[], $8::smallint[], $9::text[], $10::text[]) AS d
     ), offered AS (
         INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at)
         SELECT $1, $11::bigint, search.id, $12::smallint, $13::integer, $14::text, $15::timestamptz, $16::timestamptz
@@ -80,20 +78,26 @@ SELECT_CANDIDATE_FACTS = """
     FROM drivers d WHERE d.id = ANY($1::bigint[])
 """
 SELECT_DECISIONS_OF_RIDE = """
-    SELECT s.id AS search_id, s.radius_m, s.strategy, s.zone_id, s.searched_at,
-           d.driver_id, d.distance_m, d.rank, d.via, d.skip_reason
-    FROM ride_searches s JOIN ride_match_decisions d ON d.search_id = s.id
+    SELECT s.id AS search_id, s.radius_m, s.strategy, s.zone_id, s.searched_at, d.*
+    FROM ride_searches s,
+         unnest(s.driver_ids, s.distances_m, s.ranks, s.vias, s.skip_reasons)
+             AS d (driver_id, distance_m, rank, via, skip_reason)
     WHERE s.ride_id = $1
     ORDER BY s.id, d.rank NULLS LAST, d.distance_m
 """
+# The GIN index finds the driver's searches; array_position, their place in each search's arrays.
 SELECT_DECISIONS_OF_DRIVER = """
-    SELECT s.id AS search_id, s.ride_id, s.radius_m, s.strategy, s.zone_id, s.searched_at,
-           d.driver_id, d.distance_m, d.rank, d.via, d.skip_reason,
-           EXISTS (SELECT 1 FROM ride_offers o WHERE o.search_id = s.id AND o.driver_id = d.driver_id) AS offered
-    FROM ride_match_decisions d JOIN ride_searches s ON s.id = d.search_id
-    WHERE d.driver_id = $1 AND s.searched_at >= $2 AND s.searched_at < $3
-    ORDER BY s.id DESC
-    LIMIT $4
+    SELECT search_id, ride_id, radius_m, strategy, zone_id, searched_at, $1::bigint AS driver_id,
+           distances_m[i] AS distance_m, ranks[i] AS rank, vias[i] AS via, skip_reasons[i] AS skip_reason,
+           EXISTS (SELECT 1 FROM ride_offers o WHERE o.search_id = f.search_id AND o.driver_id = $1) AS offered
+    FROM (
+        SELECT s.id AS search_id, s.*, array_position(s.driver_ids, $1::bigint) AS i
+        FROM ride_searches s
+        WHERE s.driver_ids @> ARRAY[$1::bigint] AND s.searched_at >= $2 AND s.searched_at < $3
+        ORDER BY s.id DESC
+        LIMIT $4
+    ) f
+    ORDER BY search_id DESC
 """
 
 

@@ -65,3 +65,34 @@ async def test_two_instances_migrating_at_once_apply_each_file_once(empty_databa
     results = await asyncio.gather(migrate(empty_database_url, tmp_path), migrate(empty_database_url, tmp_path))
     assert sorted(map(len, results)) == [0, 2]
     assert await ledger(empty_database_url) == [(1, "0001_slow.sql"), (2, "0002_more.sql")]
+
+
+async def test_searches_keep_their_decisions_when_these_move_into_the_search_row(empty_database_url, tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in sorted(migrations_dir().glob("*.sql")):
+        if path.name < "0016":
+            shutil.copy(path, folder)
+    await migrate(empty_database_url, folder)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute("SET session_replication_role = replica")  # No ride or driver behind the ids.
+        await conn.execute("""
+            INSERT INTO ride_searches (id, ride_id, radius_m, strategy, searched_at)
+            VALUES (1, 7, 1000, 'nearest', now()), (2, 8, 8000, 'queue_first', now()), (3, 9, 1000, 'nearest', now());
+            INSERT INTO ride_match_decisions (search_id, driver_id, distance_m, rank, via, skip_reason) VALUES
+                (1, 30, 900, NULL, NULL, 'not_available'), (1, 10, 400, 2, 'nearest', NULL),
+                (1, 20, 100, 1, 'nearest', NULL), (2, 10, 5000, 1, 'zone_queue', NULL)""")
+        shutil.copy(migrations_dir() / "0016_search_decisions_inline.sql", folder)
+        assert await migrate(empty_database_url, folder) == ["0016_search_decisions_inline.sql"]
+        rows = await conn.fetch("SELECT id, driver_ids, distances_m, ranks, vias, skip_reasons FROM ride_searches"
+                                " ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (1, [20, 10, 30], [100, 400, 900], [1, 2, None], ["nearest", "nearest", None],
+             [None, None, "not_available"]),
+            (2, [10], [5000], [1], ["zone_queue"], [None]),
+            (3, [], [], [], [], []),  # A search that looked at nobody.
+        ]
+        assert await conn.fetchval("SELECT to_regclass('ride_match_decisions')") is None
+    finally:
+        await conn.close()
