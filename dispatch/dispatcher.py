@@ -51,6 +51,7 @@ from dispatch.offers import (
     DEFAULT_FRESHNESS,
     DEFAULT_MAX_TRIES,
     DEFAULT_OFFER_TIMEOUT,
+    SEARCH_COUNTS,
     SEARCH_RADII_M,
     offer_expires_at,
     rank_candidates,
@@ -64,8 +65,8 @@ from taxicrm.events import Publisher
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor(ActorKind.SYSTEM)
-# The nearest drivers a search looks at; more would only be skipped as too far or outranked.
-SEARCH_LIMIT = 100
+# The most drivers a search looks at (its widest circle's count); more would only be skipped as too far or outranked.
+SEARCH_LIMIT = SEARCH_COUNTS[-1]
 # Rides taken from the due list per pass, so one pass never holds a worker for long.
 DUE_BATCH = 20
 # A driver becoming free wakes unassigned rides this close to them.
@@ -416,9 +417,9 @@ class Dispatcher:
         facts: dict[DriverId, offer_store.CandidateFacts] = {}
         decisions: list[Decision] = []
         radius = SEARCH_RADII_M[0]
-        for radius in SEARCH_RADII_M:
+        for radius, count in zip(SEARCH_RADII_M, SEARCH_COUNTS, strict=True):
             # Drivers silent for longer than the freshness are still found, so the search can say they were stale.
-            near = await self.positions.nearby(lat, lng, radius, now, self.policy.silence, limit=SEARCH_LIMIT)
+            near = await self.positions.nearby(lat, lng, radius, now, self.policy.silence, limit=count)
             live = {p.driver_id: p for p in [*queued, *near]}
             unknown = [d for d in live if d not in facts]
             if unknown:

@@ -24,6 +24,10 @@ DEFAULT_DISTANCE_BUCKET_M = 200
 
 # Each search widens the circle; past the last one the search stays at the widest.
 SEARCH_RADII_M: Sequence[int] = (1_000, 2_000, 4_000, 8_000)
+# How many of the nearest drivers each circle looks at. In a dense city the nearest few dozen hold the driver to
+# offer; a wider circle, searched only when none of them may take the ride, looks further down the list. Every
+# driver looked at costs a search its live-map, database and decision-log reads, so the first circle stays small.
+SEARCH_COUNTS: Sequence[int] = (30, 60, 100, 100)
 
 
 @dataclass(frozen=True)

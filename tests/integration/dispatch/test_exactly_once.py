@@ -32,6 +32,7 @@ from dispatch.model import (
     VehicleClass,
     ZoneStrategy,
 )
+from dispatch.offers import SEARCH_COUNTS, SEARCH_RADII_M
 from dispatch.positions import LivePositions
 from realtime.bus import RedisEventBus
 from subscribers.phones import PhonePlan
@@ -308,3 +309,17 @@ async def test_a_search_whose_first_choice_was_just_offered_another_ride_offers_
         assert offer is None and isinstance(search_id, int)
         offer = await offer_store.insert_offer(conn, search_id, wanted[1])
     assert offer is not None and (offer.driver_id, offer.search_id) == (far.id, search_id)
+
+
+async def test_when_the_nearest_drivers_may_not_take_the_ride_a_wider_circle_looks_further_down_the_list(
+        desk, db, make_driver, positions, clock):
+    for n in range(SEARCH_COUNTS[0]):  # The first circle's whole count, nearer than the free driver, all resting.
+        resting = await free_driver(make_driver, positions, clock, north_m=50 + n)
+        await positions.set_status(resting.id, DriverAvailability.ON_BREAK, clock())
+    free = await free_driver(make_driver, positions, clock, north_m=600)
+    ride, _ = await offered(desk, db, clock)
+    assert ride.offered_to == free.id
+    async with db.acquire() as conn:
+        [search] = await conn.fetch(
+            "SELECT radius_m, cardinality(driver_ids) AS looked_at FROM ride_searches WHERE ride_id = $1", ride.id)
+    assert (search["radius_m"], search["looked_at"]) == (SEARCH_RADII_M[1], SEARCH_COUNTS[0] + 1)
