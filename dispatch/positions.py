@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,12 +25,6 @@ GEO_KEY = "taxicrm:drivers:geo"
 SEEN_KEY = "taxicrm:drivers:seen"  # sorted set: driver id -> epoch seconds of the last position
 STATUS_KEY = "taxicrm:drivers:status"  # hash: driver id -> DriverAvailability value
 IDLE_KEY = "taxicrm:drivers:idle"  # hash: driver id -> epoch seconds since which the driver has been available
-# A random mark, set by whichever instance finds none: it vanishes with the rest of Redis's data, so an instance
-# that finds it gone, or changed, knows the statuses it wrote may be gone too.
-EPOCH_KEY = "taxicrm:drivers:epoch"
-# After that, how long every position also brings back its driver's status: long enough for every connected app
-# to have sent a few (they send every few seconds), short enough that the fleet does not pay for it all day.
-RESTORE_SECONDS = 60.0
 # Redis GEO stores Web Mercator cells: latitudes beyond these cannot be indexed.
 MAX_LATITUDE = 85.05112878
 MAX_RADIUS_M = 100_000
@@ -90,18 +82,13 @@ def check_coordinates(lat: float, lng: float) -> None:
 class LivePositions:
     """Where each online driver is and what they are doing, buffered in memory and written in batches."""
 
-    def __init__(self, redis: aioredis.Redis, *, restore_seconds: float = RESTORE_SECONDS) -> None:
+    def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._pending: dict[DriverId, _Fix] = {}
         # Drivers heard from without a position (a status, an accept): still alive, not moved.
         self._heard: dict[DriverId, datetime] = {}
         # Statuses that could not be written when they changed (Redis away): written with the next flush.
         self._statuses: dict[DriverId, tuple[DriverAvailability, datetime]] = {}
-        # The EPOCH_KEY mark as this instance last saw it (None: not yet looked), and until when (monotonic
-        # seconds) positions also restore statuses, after the mark was found gone or changed.
-        self._epoch: str | None = None
-        self._restore_seconds = restore_seconds
-        self._restore_until = 0.0
 
     @property
     def pending(self) -> int:
@@ -145,8 +132,6 @@ class LivePositions:
             geo.extend((fix.lng, fix.lat, str(driver_id)))
         seen = {str(driver_id): at.timestamp() for driver_id, at in heard.items()}
         seen.update({str(driver_id): fix.at.timestamp() for driver_id, fix in batch.items()})
-        restoring = time.monotonic() < self._restore_until
-        mark = secrets.token_hex(8)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for driver_id, (availability, at) in statuses.items():
@@ -158,26 +143,18 @@ class LivePositions:
                 # Drivers not on the map (never sent a position) are heard, but no search can find them.
                 if seen:
                     pipe.zadd(SEEN_KEY, seen, gt=True)
-                # Rebuilds what a Redis that restarted empty lost (a no-op while the statuses are there), only for
-                # a while after the mark showed a loss: on every flush it cost more than the positions themselves.
-                if restoring and (known := _known_statuses(batch)):
+                # Rebuilds what a Redis that restarted empty lost; a no-op while the status is there. One script
+                # for the whole batch: a command per driver cost the service more than the positions themselves.
+                known = [arg for driver_id, fix in batch.items() if fix.status is not None
+                         for arg in (str(driver_id), fix.status.value, fix.at.timestamp())]
+                if known:
                     pipe.eval(_RESTORE_STATUSES, 2, STATUS_KEY, IDLE_KEY, *known)
-                pipe.set(EPOCH_KEY, mark, nx=True, get=True)
-                replies = await pipe.execute()
+                await pipe.execute()
         except RedisError:
             self._restore(batch, heard)
             for driver_id, (availability, at) in statuses.items():
                 self.defer_status(driver_id, availability, at)
             raise
-        found = None if replies[-1] is None else _text(replies[-1])
-        lost = found is None or found != self._epoch
-        self._epoch = mark if found is None else found
-        if lost:
-            # Redis lost its data (or this instance has just started): the statuses it held come back with the
-            # positions, this batch's at once and everyone else's as their apps send more.
-            self._restore_until = time.monotonic() + self._restore_seconds
-            if not restoring and (known := _known_statuses(batch)):
-                await self._redis.eval(_RESTORE_STATUSES, 2, STATUS_KEY, IDLE_KEY, *known)
         return len(batch)
 
     def _restore(self, batch: dict[DriverId, _Fix], heard: dict[DriverId, datetime]) -> None:
@@ -289,12 +266,6 @@ class LivePositions:
             swept.extend(DriverId(int(_text(i))) for i in ids)
             if len(ids) < SWEEP_CHUNK:
                 return swept
-
-
-def _known_statuses(batch: dict[DriverId, _Fix]) -> list[str | float]:
-    """(driver id, status, epoch seconds) triples for _RESTORE_STATUSES: the statuses the connections know."""
-    return [arg for driver_id, fix in batch.items() if fix.status is not None
-            for arg in (str(driver_id), fix.status.value, fix.at.timestamp())]
 
 
 def _live(driver_id: DriverId, lat: float, lng: float, distance_m: float, seen: float,

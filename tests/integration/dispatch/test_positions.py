@@ -138,8 +138,7 @@ async def test_a_search_radius_must_be_sensible(live, radius):
 # Redis restarting empty (found by the fault suite, tests/faults): connected drivers' statuses are gone, and a
 # driver without a status gets no offers; the apps' next positions bring them back.
 
-async def test_a_status_lost_with_redis_comes_back_with_the_driver_s_next_position(redis_client):
-    live = LivePositions(redis_client, restore_seconds=0)  # Only the loss itself makes positions restore statuses.
+async def test_a_status_lost_with_redis_comes_back_with_the_driver_s_next_position(live, redis_client):
     driver = DriverId(7)
     live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
     await live.flush()
@@ -151,29 +150,6 @@ async def test_a_status_lost_with_redis_comes_back_with_the_driver_s_next_positi
     [found] = await live.nearby(LAT, LNG, 500, NOW + timedelta(seconds=3), FRESH)
     assert (found.driver_id, found.status, found.idle_since) == (driver, DriverAvailability.AVAILABLE,
                                                                   NOW + timedelta(seconds=3))
-
-
-async def test_every_instance_notices_the_loss_even_after_another_one_wrote_to_the_emptied_redis(redis_client):
-    first, second = (LivePositions(redis_client, restore_seconds=0) for _ in range(2))
-    for live, driver in ((first, DriverId(21)), (second, DriverId(22))):
-        live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
-        await live.flush()
-    await redis_client.flushdb()
-    later = NOW + timedelta(seconds=3)
-    for live, driver in ((first, DriverId(21)), (second, DriverId(22))):  # The first finds Redis empty and marks it.
-        live.record(driver, LAT, LNG + 0.001, later, status=DriverAvailability.AVAILABLE)
-        await live.flush()
-    assert [await first.status_of(DriverId(d)) for d in (21, 22)] == [DriverAvailability.AVAILABLE] * 2
-
-
-async def test_positions_restore_statuses_only_for_a_while_after_a_loss(redis_client):
-    live, driver = LivePositions(redis_client, restore_seconds=0), DriverId(23)
-    live.record(driver, LAT, LNG, NOW, status=DriverAvailability.AVAILABLE)
-    await live.flush()
-    await redis_client.hdel(STATUS_KEY, str(driver))  # Gone, but not with the rest of Redis: no loss to repair.
-    live.record(driver, LAT, LNG, NOW + timedelta(seconds=3), status=DriverAvailability.AVAILABLE)
-    await live.flush()
-    assert await live.status_of(driver) is None
 
 
 async def test_a_position_never_overwrites_a_status_the_center_set(live):
