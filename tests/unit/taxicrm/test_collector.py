@@ -53,7 +53,6 @@ async def test_the_tender_freezes_on_schedule_and_stops_when_cancelled():
         gc.unfreeze()
 
 
-
 async def test_while_tended_the_collector_does_not_run_by_itself():
     assert gc.isenabled()
     tender = asyncio.create_task(tend_collector(freeze_every=3600, full_every=3600))
