@@ -55,6 +55,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ from bench.dispatch_fleet import (
 )
 from bench.floor import pct, pipelined_geoadd, ratio, spread
 from dispatch.offer_store import SELECT_CANDIDATE_FACTS
+from dispatch.offers import SEARCH_COUNTS, SEARCH_RADII_M
 from dispatch.positions import GEO_KEY
 from dispatch.tokens import new_driver_token, token_hash
 from taxicrm.migrations import migrate
@@ -565,8 +567,10 @@ class Floor:
     async def once(self, n: int, lat: float, lng: float) -> None:
         try:
             started = time.monotonic_ns()
-            found = await self.redis.geosearch(GEO_KEY, longitude=lng, latitude=lat, radius=8000, unit="m",
-                                               sort="ASC", count=100, withdist=True, withcoord=True)
+            # The service's first circle, where most rides find their driver.
+            found = await self.redis.geosearch(GEO_KEY, longitude=lng, latitude=lat, radius=SEARCH_RADII_M[0],
+                                               unit="m", sort="ASC", count=SEARCH_COUNTS[0], withdist=True,
+                                               withcoord=True)
             searched = time.monotonic_ns()
             ids = [int(member) for member, _, _ in found]
             async with self.pool.acquire() as conn, conn.transaction():
@@ -663,11 +667,21 @@ async def bookings(bench: Bench, session: aiohttp.ClientSession, url: str, token
         "offers_received": len(bench.children.offers), "bookings_offered": len(latencies),
         "bookings_without_offer": total - len(latencies),
         "booking_to_offer_ms": spread(latencies),
+        "booking_to_offer_by_second": by_second({n: (offers[n][0] - sent[n]) / 1e6 for n in sent if n in offers}),
         "first_offer_distance_m_p50": distances[len(distances) // 2] if distances else None,
         "driver_messages": counts, "cpu_pct": cpu, "service_rss_mb": service_rss_mb(bench.service_pid),
         "ingestion_meanwhile": {k: seen.get(k) for k in ("redis_refreshed_per_s", "stale_max", "probe_handled_ms",
                                                          "probe_visible_ms")},
     }
+
+
+def by_second(latencies: dict[int, float]) -> list[dict[str, float]]:
+    """Median and worst of the bookings sent in each second, to tell a steady queue from a passing stall."""
+    seconds: dict[int, list[float]] = {}
+    for n, ms in latencies.items():
+        seconds.setdefault(n // RATE, []).append(ms)
+    return [{"second": s, "p50": round(statistics.median(v), 1), "max": round(max(v), 1), "count": len(v)}
+            for s, v in sorted(seconds.items())]
 
 
 async def floor_later(floor: Floor, n: int, lat: float, lng: float, delay: float) -> None:

@@ -70,11 +70,18 @@ SELECT_DUE_OFFERS = """
     SELECT id, ride_id FROM ride_offers WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2
 """
 # Who may not be offered another ride: suspended drivers, those holding an offer, those on a ride.
+# Each driver's pending offer and active ride are looked up in the unique partial indexes that hold at most one of
+# each (ride_offers_one_pending_per_driver, rides_one_active_per_driver). Written as EXISTS, the planner may
+# instead read every pending offer and every active ride into a hash, for each search: with 800 rides in progress
+# and the statistics behind, that took 1.1 ms instead of 0.2 ms.
 SELECT_CANDIDATE_FACTS = """
     SELECT d.id, d.name, d.status = 'suspended' AS suspended, d.vehicle_class,
-           EXISTS (SELECT 1 FROM ride_offers o WHERE o.driver_id = d.id AND o.status = 'pending') AS has_offer,
-           EXISTS (SELECT 1 FROM rides r WHERE r.driver_id = d.id
-                   AND r.status IN ('assigned', 'arrived', 'on_board')) AS on_a_ride
+           coalesce((SELECT true FROM ride_offers o WHERE o.driver_id = d.id AND o.status = 'pending' LIMIT 1),
+                    false) AS has_offer,
+           coalesce((SELECT r.status IN ('assigned', 'arrived', 'on_board') FROM rides r
+                     WHERE r.driver_id = d.id AND r.status IN (
+                         'scheduled', 'requested', 'offering', 'unassigned', 'assigned', 'arrived', 'on_board')
+                     LIMIT 1), false) AS on_a_ride
     FROM drivers d WHERE d.id = ANY($1::bigint[])
 """
 SELECT_DECISIONS_OF_RIDE = """
