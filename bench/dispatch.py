@@ -17,13 +17,15 @@ for STALL_SECONDS), the bench measures ingestion with those online and stops the
 2. The ingestion ceiling: the same drivers sending more often, one rate after another from STEPS, until the
    service no longer keeps up (see KEEPS_UP); the highest rate that kept up is the ceiling. Then back to the
    nominal rate, waiting (at most RECOVER_SECONDS) until ingestion is healthy again.
-3. Bookings: RATE bookings a second for SECONDS seconds, open loop, each `POST /api/rides` with a pickup near a
-   random driver, timed from sending the request to the offer arriving on whichever driver's websocket (the fleet
-   processes stamp it with CLOCK_MONOTONIC, which is one clock for the whole machine). Drivers tap accept after
-   ACCEPT_DELAY seconds (DECLINE_SHARE of them decline instead, and the ride goes to the next driver), then
-   arrive, pick up and complete the ride, and are free again. In the same seconds, at the same rate, the floor:
-   the benchmark itself doing one Redis GEOSEARCH, one PostgreSQL transaction (the candidate-facts query and an
-   insert) and one websocket round trip to a trivial echo server.
+3. Bookings: first WARM_SECONDS (default 25) of bookings at RATE, reported apart as the warm-up, so that the
+   measured ones meet a service that has made every statement of a ride's life on every pooled connection, and
+   rides at every step of their life beside them. Then RATE bookings a second for SECONDS seconds, open loop, each
+   `POST /api/rides` with a pickup near a random driver, timed from sending the request to the offer arriving on
+   whichever driver's websocket (the fleet processes stamp it with CLOCK_MONOTONIC, which is one clock for the
+   whole machine). Drivers tap accept after ACCEPT_DELAY seconds (DECLINE_SHARE of them decline instead, and the
+   ride goes to the next driver), then arrive, pick up and complete the ride, and are free again. In the same
+   seconds, at the same rate, the floor: the benchmark itself doing one Redis GEOSEARCH, one PostgreSQL transaction
+   (the candidate-facts query and an insert) and one websocket round trip to a trivial echo server.
 
 Prints the figures as JSON and writes bench/results/dispatch.json; the service's log is kept in
 /tmp/bench-dispatch-service.log.
@@ -110,6 +112,10 @@ PROBES = int(os.environ.get("PROBES", "50"))
 UPDATE_INTERVAL = float(os.environ.get("UPDATE_INTERVAL", "3"))
 RATE = int(os.environ.get("RATE", "50"))
 SECONDS = int(os.environ.get("SECONDS", "30"))
+# Bookings at RATE before the measured ones: every pooled connection has prepared the statements of a ride's whole
+# life, and the measured seconds see rides at every step (booked, accepted, arriving, on board, completing).
+WARM_SECONDS = int(os.environ.get("WARM_SECONDS", "25"))
+WARM_FIRST = 1_000_000  # the warm-up's booking numbers start here, apart from the measured ones
 MEASURE_SECONDS = int(os.environ.get("MEASURE_SECONDS", "20"))
 SETTLE_SECONDS = int(os.environ.get("SETTLE_SECONDS", "10"))
 STEPS = [int(s) for s in os.environ.get("STEPS", "10000,15000,20000,25000,30000,40000").split(",") if s.strip()]
@@ -591,6 +597,11 @@ class Floor:
         self.parts["transaction"].append((committed - searched) / 1e6)
         self.parts["ws"].append((done - committed) / 1e6)
 
+    def start_over(self) -> None:
+        self.totals.clear()
+        for times in self.parts.values():
+            times.clear()
+
     def figures(self) -> dict[str, Any]:
         return {"ops": len(self.totals), "errors": self.errors, "latency_ms": spread(self.totals),
                 "parts_p50_ms": {k: pct(sorted(v), 50) for k, v in self.parts.items()},
@@ -598,8 +609,12 @@ class Floor:
 
 
 async def bookings(bench: Bench, session: aiohttp.ClientSession, url: str, token: str, floor: Floor,
-                   places: list[tuple[float, float]]) -> dict[str, Any]:
-    """Book RATE rides a second for SECONDS seconds (and run the floor beside them); time each to its first offer."""
+                   places: list[tuple[float, float]], seconds: int, first: int = 0,
+                   phase: str | None = "bookings") -> dict[str, Any]:
+    """Book RATE rides a second for `seconds` (and run the floor beside them); time each to its first offer.
+
+    The bookings are numbered from `first`; `phase` names the service's profile, if one is recorded.
+    """
     gc.disable()  # The bench's own collection pauses would be counted as the service's latency.
     rng = random.Random(SEED + 1)
     sent: dict[int, int] = {}
@@ -625,17 +640,18 @@ async def bookings(bench: Bench, session: aiohttp.ClientSession, url: str, token
             if len(failures) < 3:
                 failures.append(repr(err)[:300])
 
-    total = RATE * SECONDS
+    total = RATE * seconds
     before = await bench.fleet_stats()
     window = CpuWindow(await bench.cpu_groups())
-    await bench.profile("bookings", SECONDS)
+    if phase is not None:
+        await bench.profile(phase, seconds)
     since = time.time()
     began = time.monotonic()
     tasks = []
-    for n in range(total):
+    for n in range(first, first + total):
         # Open loop: requests leave on schedule whether or not earlier ones were answered; the floor half a
         # period later, so the two do not always collide.
-        delay = began + n / RATE - time.monotonic()
+        delay = began + (n - first) / RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(book(n)))
@@ -660,14 +676,15 @@ async def bookings(bench: Bench, session: aiohttp.ClientSession, url: str, token
               for k in sorted({k for a in after for k in a["counts"]})}
     distances = sorted(d for _, d in offers.values() if d is not None)
     return {
-        "rate_per_s": RATE, "seconds": SECONDS, "bookings_sent": total,
+        "rate_per_s": RATE, "seconds": seconds, "bookings_sent": total,
         "achieved_rate_per_s": round(total / elapsed, 1), "http_statuses": statuses, "http_failures": failures,
         "unanswered_after_s": {"seconds": ANSWER_WAIT, "bookings": total - len(responses)},
         "booking_response_ms": spread(responses),
         "offers_received": len(bench.children.offers), "bookings_offered": len(latencies),
         "bookings_without_offer": total - len(latencies),
         "booking_to_offer_ms": spread(latencies),
-        "booking_to_offer_by_second": by_second({n: (offers[n][0] - sent[n]) / 1e6 for n in sent if n in offers}),
+        "booking_to_offer_by_second": by_second({n - first: (offers[n][0] - sent[n]) / 1e6 for n in sent
+                                                 if n in offers}),
         "first_offer_distance_m_p50": distances[len(distances) // 2] if distances else None,
         "driver_messages": counts, "cpu_pct": cpu, "service_rss_mb": service_rss_mb(bench.service_pid),
         "ingestion_meanwhile": {k: seen.get(k) for k in ("redis_refreshed_per_s", "stale_max", "probe_handled_ms",
@@ -778,8 +795,16 @@ async def run(bench: Bench, drivers: list[tuple[int, str]]) -> dict[str, Any]:
         token = await log_in(session, url)
         floor, reader = await open_floor(bench, session)
         try:
+            places = homes(DRIVERS)
+            if WARM_SECONDS:
+                print(f"warming up: bookings at {RATE}/s for {WARM_SECONDS}s…", flush=True)
+                warm = await bookings(bench, session, url, token, floor, places, WARM_SECONDS, WARM_FIRST, None)
+                result["warm_up"] = {**{k: warm[k] for k in ("booking_to_offer_ms", "booking_to_offer_by_second",
+                                                            "booking_response_ms", "cpu_pct")},
+                                     "floor_ms": floor.figures()["latency_ms"]}
+                floor.start_over()
             print(f"bookings at {RATE}/s for {SECONDS}s…", flush=True)
-            result["bookings"] = await bookings(bench, session, url, token, floor, homes(DRIVERS))
+            result["bookings"] = await bookings(bench, session, url, token, floor, places, SECONDS)
             result["floor"] = floor.figures()
             result["booking_to_offer_times_the_floor"] = ratio(result["bookings"]["booking_to_offer_ms"],
                                                                result["floor"]["latency_ms"])
@@ -890,7 +915,8 @@ async def main() -> None:
                        "service_redis_max_connections": SERVICE_REDIS_MAX_CONNECTIONS or "default",
                        "fleet_processes": WORKERS, "probes": PROBES,
                        "update_interval_s": UPDATE_INTERVAL, "nominal_updates_per_s": round(DRIVERS / UPDATE_INTERVAL),
-                       "booking_rate_per_s": RATE, "booking_seconds": SECONDS, "measure_seconds": MEASURE_SECONDS,
+                       "booking_rate_per_s": RATE, "booking_seconds": SECONDS, "warm_up_seconds": WARM_SECONDS,
+                       "measure_seconds": MEASURE_SECONDS,
                        "ceiling_steps_per_s": STEPS, "accept_delay_s": list(ACCEPT_DELAY),
                        "decline_share": DECLINE_SHARE, "fleet_nice": FLEET_NICE, "keeps_up": KEEPS_UP,
                        "profiled": bool(PROFILE_DIR)},
