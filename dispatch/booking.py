@@ -24,7 +24,6 @@ from dispatch.errors import (
     NoTariffInForce,
     OutsideServiceArea,
     RideChanged,
-    RideNotFound,
     SubscriberBlocked,
 )
 from dispatch.model import (
@@ -43,7 +42,7 @@ from dispatch.model import (
     VehicleClass,
 )
 from dispatch.pricing import Quote, quote_json
-from dispatch.ride_changes import Changes, apply_action, lock_existing, update_ride
+from dispatch.ride_changes import Changes, apply_action, lock_existing, read_existing, update_ride
 from dispatch.rides import ACTIVE_STATUSES, DEFAULT_RELEASE_LEAD, release_time, status_at_booking
 from dispatch.traces import LatLng
 from dispatch.zones import Bounds
@@ -404,7 +403,7 @@ async def change_route(desk: RideDesk, ride_id: int, actor: Actor, pickup: Place
     if pickup is None and destination is None:
         raise InvalidInput("Say what to change: pickup or destination.", code="no_changes")
     async with desk.pool.acquire() as conn:
-        ride = await _existing(conn, ride_id)
+        ride = await read_existing(conn, ride_id)
     _check_route_changeable(ride)
     record = None
     if ride.subscriber_id is not None:
@@ -452,7 +451,7 @@ def _check_route_changeable(ride: Ride) -> None:
 async def get_ride(desk: RideDesk, ride_id: int) -> RideRecord:
     """Return a ride with its history and its offers."""
     async with desk.pool.acquire() as conn:
-        ride = await _existing(conn, ride_id)
+        ride = await read_existing(conn, ride_id)
         return RideRecord(ride, tuple(await ride_store.steps_of(conn, ride.id)),
                           tuple(await offer_store.offers_of_ride(conn, ride.id)))
 
@@ -460,7 +459,7 @@ async def get_ride(desk: RideDesk, ride_id: int) -> RideRecord:
 async def find_ride(pool: asyncpg.Pool, ride_id: int) -> Ride:
     """Return a ride without its history, for another domain tying its records to it (a complaint, a rating)."""
     async with pool.acquire() as conn:
-        return await _existing(conn, ride_id)
+        return await read_existing(conn, ride_id)
 
 
 async def rides_on_card(pool: asyncpg.Pool, subscriber_id: int | None, phone: str) -> Mapping[str, Any]:
@@ -473,13 +472,6 @@ async def list_rides(desk: RideDesk, wanted: RideFilter) -> list[Ride]:
     """Return the rides a console filter asks for, latest due first."""
     async with desk.pool.acquire() as conn:
         return await ride_store.list_rides(conn, wanted)
-
-
-async def _existing(conn: asyncpg.Connection, ride_id: int) -> Ride:
-    ride = await ride_store.ride(conn, ride_id)
-    if ride is None:
-        raise RideNotFound(ride_id)
-    return ride
 
 
 def _route_json(ride: Ride) -> dict[str, Any]:

@@ -45,6 +45,14 @@ class Changes:
     leave_queue: set[DriverId] = field(default_factory=set)
 
 
+async def read_existing(conn: asyncpg.Connection, ride_id: int) -> Ride:
+    """Return the ride as last committed, without a lock, or raise RideNotFound."""
+    ride = await ride_store.ride(conn, ride_id)
+    if ride is None:
+        raise RideNotFound(ride_id)
+    return ride
+
+
 async def lock_existing(conn: asyncpg.Connection, ride_id: int) -> Ride:
     """Return the ride locked until the transaction ends, or raise RideNotFound."""
     ride = await ride_store.lock_ride(conn, ride_id)

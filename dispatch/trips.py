@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from dispatch import fares, store, trace_store
+from dispatch.errors import RideChanged
 from dispatch.fares import Fare, Trip
 from dispatch.model import (
     Actor,
@@ -25,13 +26,15 @@ from dispatch.model import (
 )
 from dispatch.positions import LivePositions
 from dispatch.pricing import PricingBasis
-from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existing, publish
+from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existing, publish, read_existing
 from dispatch.rides import transition
 from dispatch.trace_store import TraceBuffer
 from dispatch.traces import LatLng, TracePoint, haversine_m, measure_trace
 from taxicrm.events import Publisher
 
 MAX_REASON = 300
+# A driver's step is read and judged again this often if the ride keeps changing under it, then refused.
+STEP_ATTEMPTS = 3
 
 
 class TripPricer(Protocol):
@@ -122,11 +125,21 @@ class Trips:
 
     async def _step(self, driver_id: DriverId, ride_id: RideId, action: RideAction, reason: str | None = None,
                     **columns: Any) -> Ride:
-        changes = Changes()
-        async with self.pool.acquire() as conn, conn.transaction():
-            ride = await lock_existing(conn, ride_id)
-            ride = await apply_action(conn, ride, action, Actor(ActorKind.DRIVER, driver_id), self.clock(), changes,
-                                      reason=reason, drivers=(driver_id,), **columns)
+        # No transaction and no lock: the step is one statement that changes the ride only at the version read, so
+        # a change in between (an operator's cancel, a new pickup) makes it read the ride again and judge the step
+        # anew, as it would have after waiting for a lock. Two round trips instead of four (BEGIN, lock, COMMIT).
+        actor = Actor(ActorKind.DRIVER, driver_id)
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            changes = Changes()
+            async with self.pool.acquire() as conn:
+                ride = await read_existing(conn, ride_id)
+                try:
+                    ride = await apply_action(conn, ride, action, actor, self.clock(), changes, reason=reason,
+                                              drivers=(driver_id,), **columns)
+                    break
+                except RideChanged:
+                    if attempt == STEP_ATTEMPTS:
+                        raise
         if action is RideAction.NO_SHOW:
             await self._free(driver_id, ride, changes)
         else:

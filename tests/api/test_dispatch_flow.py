@@ -130,6 +130,42 @@ async def test_the_nearest_driver_is_offered_the_ride_accepts_and_completes_it_a
         await app.close()
 
 
+async def _step_while_the_ride_changes(db: asyncpg.Pool, app: DriverApp, ride_id: int, step: str,
+                                      change: str) -> Json:
+    """Send a driver's step while another transaction holds the ride with `change` made; commit it meanwhile."""
+    async with db.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute(f"UPDATE rides SET {change}, version = version + 1 WHERE id = $1", ride_id)
+        reply = asyncio.create_task(app.ask(step, ride_id=ride_id))
+        await asyncio.sleep(0.3)
+        assert not reply.done()  # The step waits for the change to commit or roll back.
+        await transaction.commit()
+        return await reply
+
+
+@pytest.mark.parametrize(("change", "outcome"), [
+    ("notes_for_driver = 'Ring twice'", ("ride", "arrived")),
+    ("status = 'cancelled', cancelled_by_kind = 'operator', cancel_reason = 'Called off'",
+     ("error", "illegal_transition")),
+])
+async def test_a_drivers_step_is_judged_on_a_change_committed_meanwhile(
+        client: Client, operator: Headers, make_driver: MakeDriver, db: asyncpg.Pool, change: str,
+        outcome: tuple[str, str]) -> None:
+    _, near_app = await online(client, make_driver, "Near", north_m=300)
+    ride = await book(client, operator)
+    offer = await near_app.wait_for("offer")
+    await near_app.ask("accept", offer_id=offer["offer_id"])
+
+    reply = await _step_while_the_ride_changes(db, near_app, ride["id"], "arrived", change)
+    assert (reply["type"], reply.get("job", {}).get("status") or reply.get("code")) == outcome
+    record = await ride_of(client, operator, ride["id"])
+    # Both changes stand, each once: the step was made on the changed ride, or refused by it.
+    assert record["ride"]["status"] == ("arrived" if outcome[0] == "ride" else "cancelled")
+    assert [e["action"] for e in record["events"]].count("arrive") == (outcome[0] == "ride")
+    await near_app.close()
+
+
 async def test_a_declined_ride_goes_to_the_next_driver_at_once_and_never_back(
         client: Client, operator: Headers, make_driver: MakeDriver) -> None:
     first, first_app = await online(client, make_driver, "First", north_m=200)
