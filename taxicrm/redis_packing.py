@@ -14,7 +14,7 @@ from redis.connection import HiredisRespSerializer
 
 # The synchronous client's own packer: it splits a multi-word command name, turns buffers into bytes and raises
 # redis-py's DataError for a value Redis cannot hold, as the Python packer does.
-_SERIALIZER = HiredisRespSerializer()
+_SERIALIZER = HiredisRespSerializer()  # type: ignore[no-untyped-call,unused-ignore]  # Typed in some releases.
 
 
 def packed_by_hiredis(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
