@@ -273,6 +273,20 @@ async def test_an_accept_is_idempotent_and_an_offer_is_only_its_drivers(
         await app.close()
 
 
+async def test_an_unassigned_ride_is_offered_at_once_to_a_driver_who_becomes_free_near_it(
+        client: Client, operator: Headers, make_driver: MakeDriver) -> None:
+    ride = await book(client, operator)  # Nobody is online: straight to the unassigned list, retried in 30 s.
+    await status_becomes(client, operator, ride["id"], "unassigned")
+    _, far_app = await online(client, make_driver, "Far", north_m=12_000)  # Beyond the wake's 8 km.
+    _, near_app = await online(client, make_driver, "Near", north_m=300)
+
+    offer = await near_app.wait_for("offer", within=3)
+    assert offer["ride_id"] == ride["id"]
+    assert not [m for m in far_app.seen if m["type"] == "offer"]
+    for app in (near_app, far_app):
+        await app.close()
+
+
 async def test_an_operator_assigns_an_unassigned_ride_by_hand_and_the_driver_is_told(
         client: Client, operator: Headers, make_driver: MakeDriver) -> None:
     ride = await book(client, operator)  # Nobody is online: straight to the unassigned list.
