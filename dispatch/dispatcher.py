@@ -177,9 +177,8 @@ class Dispatcher:
         """Have unassigned rides near a driver who just became free offered again, in the background."""
 
         async def wake() -> None:
-            # The driver's newest fix, so "near" means near now; taken from the buffer, not flushed for: a flush
-            # per freed driver cost more than the wake itself (its share of the fleet's batch, written early).
-            where = await self.positions.newest_point(driver_id)
+            await self.positions.flush()  # The driver's newest fix, so "near" means near now.
+            where = await self.positions.position_of(driver_id)
             if where is not None:
                 await self.wake_unassigned_near(where.lat, where.lng)
 

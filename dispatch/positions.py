@@ -192,14 +192,6 @@ class LivePositions:
         on_map = {p.driver_id: p for p in await self.positions_of(ids)}
         return on_map, {DriverId(int(_text(k))): DriverAvailability(_text(v)) for k, v in statuses.items()}
 
-    async def newest_point(self, driver_id: DriverId) -> LatLng | None:
-        """Return where a driver is: their fix still waiting for this instance's flush, or else the map's."""
-        held = self._pending.get(driver_id)
-        if held is not None:
-            return LatLng(held.lat, held.lng)
-        where = await self.position_of(driver_id)
-        return None if where is None else LatLng(where.lat, where.lng)
-
     async def position_of(self, driver_id: DriverId) -> LivePosition | None:
         """Return where a driver is, if on the map (`distance_m` is 0)."""
         found = await self.positions_of([driver_id])

@@ -46,22 +46,6 @@ async def test_a_thousand_fixes_of_ten_drivers_are_written_as_ten_positions_in_o
     assert await live.flush() == 0
 
 
-async def test_a_drivers_newest_point_is_their_buffered_fix_else_the_maps(live, redis_client):
-    live.record(DriverId(1), LAT, LNG, NOW)
-    await live.flush()
-    live.record(DriverId(1), LAT + 0.01, LNG, NOW + timedelta(seconds=3))
-    await redis_client.config_resetstat()
-
-    buffered = await live.newest_point(DriverId(1))
-
-    assert buffered is not None and (buffered.lat, buffered.lng) == (LAT + 0.01, LNG)
-    assert live.pending == 1 and await command_calls(redis_client, "geopos") == 0  # Nothing flushed or read.
-    await live.flush()
-    mapped = await live.newest_point(DriverId(1))
-    assert mapped is not None and mapped.lat == pytest.approx(LAT + 0.01, abs=1e-5)
-    assert await live.newest_point(DriverId(2)) is None
-
-
 async def test_a_late_older_fix_does_not_move_a_driver_back(live, redis_client):
     live.record(DriverId(1), LAT, LNG, NOW)
     live.record(DriverId(1), LAT + 0.01, LNG, NOW - timedelta(seconds=5))
