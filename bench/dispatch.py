@@ -18,14 +18,15 @@ for STALL_SECONDS), the bench measures ingestion with those online and stops the
    service no longer keeps up (see KEEPS_UP); the highest rate that kept up is the ceiling. Then back to the
    nominal rate, waiting (at most RECOVER_SECONDS) until ingestion is healthy again.
 3. Bookings: first WARM_SECONDS (default 25) of bookings at RATE, reported apart as the warm-up, so that the
-   measured ones meet a service that has made every statement of a ride's life on every pooled connection, and
-   rides at every step of their life beside them. Then RATE bookings a second for SECONDS seconds, open loop, each
-   `POST /api/rides` with a pickup near a random driver, timed from sending the request to the offer arriving on
-   whichever driver's websocket (the fleet processes stamp it with CLOCK_MONOTONIC, which is one clock for the
-   whole machine). Drivers tap accept after ACCEPT_DELAY seconds (DECLINE_SHARE of them decline instead, and the
-   ride goes to the next driver), then arrive, pick up and complete the ride, and are free again. In the same
-   seconds, at the same rate, the floor: the benchmark itself doing one Redis GEOSEARCH, one PostgreSQL transaction
-   (the candidate-facts query and an insert) and one websocket round trip to a trivial echo server.
+   measured ones meet rides at every step of their life beside them (booked, accepted, arriving, on board,
+   completing), as at a center's peak, and a service that has already run each step's statements. Then RATE
+   bookings a second for SECONDS seconds, open loop, each `POST /api/rides` with a pickup near a random driver,
+   timed from sending the request to the offer arriving on whichever driver's websocket (the fleet processes stamp
+   it with CLOCK_MONOTONIC, which is one clock for the whole machine). Drivers tap accept after ACCEPT_DELAY
+   seconds (DECLINE_SHARE of them decline instead, and the ride goes to the next driver), then arrive, pick up and
+   complete the ride, and are free again. In the same seconds, at the same rate, the floor: the benchmark itself
+   doing one Redis GEOSEARCH, one PostgreSQL transaction (the candidate-facts query and an insert) and one
+   websocket round trip to a trivial echo server.
 
 Prints the figures as JSON and writes bench/results/dispatch.json; the service's log is kept in
 /tmp/bench-dispatch-service.log.
@@ -112,8 +113,8 @@ PROBES = int(os.environ.get("PROBES", "50"))
 UPDATE_INTERVAL = float(os.environ.get("UPDATE_INTERVAL", "3"))
 RATE = int(os.environ.get("RATE", "50"))
 SECONDS = int(os.environ.get("SECONDS", "30"))
-# Bookings at RATE before the measured ones: every pooled connection has prepared the statements of a ride's whole
-# life, and the measured seconds see rides at every step (booked, accepted, arriving, on board, completing).
+# Bookings at RATE before the measured ones, so that the measured seconds see rides at every step of their life
+# (booked, accepted, arriving, on board, completing), not only bookings and accepts.
 WARM_SECONDS = int(os.environ.get("WARM_SECONDS", "25"))
 WARM_FIRST = 1_000_000  # the warm-up's booking numbers start here, apart from the measured ones
 MEASURE_SECONDS = int(os.environ.get("MEASURE_SECONDS", "20"))

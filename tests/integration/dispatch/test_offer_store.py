@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from dispatch import offer_store
-from dispatch.model import DriverId
+from dispatch.model import DriverId, OfferVia, RideId, ZoneStrategy
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -22,14 +22,6 @@ ADD_RIDES = """
     FROM unnest($1::bigint[]) AS d
     RETURNING id
 """
-ADD_OFFER = """
-    WITH search AS (
-        INSERT INTO ride_searches (ride_id, radius_m, strategy, searched_at) VALUES ($1, 1000, 'nearest', $3)
-        RETURNING id
-    )
-    INSERT INTO ride_offers (ride_id, driver_id, search_id, rank, distance_m, via, offered_at, expires_at)
-    SELECT $1, $2, search.id, 1, 100, 'nearest', $3, $4 FROM search
-"""
 
 
 async def _drivers(conn: asyncpg.Connection, count: int) -> list[DriverId]:
@@ -41,7 +33,10 @@ async def _rides(conn: asyncpg.Connection, drivers: list[DriverId], status: str)
 
 
 async def _offer(conn: asyncpg.Connection, ride_id: int, driver_id: DriverId) -> None:
-    await conn.execute(ADD_OFFER, ride_id, driver_id, NOW, NOW + timedelta(seconds=15))
+    offer = offer_store.NewOffer(RideId(ride_id), driver_id, 1, 100.0, OfferVia.NEAREST, NOW,
+                                 NOW + timedelta(seconds=15))
+    _, made = await offer_store.insert_search(conn, RideId(ride_id), 1000, ZoneStrategy.NEAREST, None, NOW, [], offer)
+    assert made is not None
 
 
 async def test_candidate_facts_tell_a_pending_offer_from_a_ride_in_progress(db: asyncpg.Pool) -> None:
