@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import hiredis
 from redis.asyncio.connection import AbstractConnection
 from redis.connection import HiredisRespSerializer
 
@@ -17,12 +18,28 @@ from redis.connection import HiredisRespSerializer
 _SERIALIZER = HiredisRespSerializer()  # type: ignore[no-untyped-call,unused-ignore]  # Typed in some releases.
 
 
+def pack(*args: Any) -> list[bytes]:
+    """Pack one command as redis-py's own packer would, byte for byte.
+
+    The usual command (a one-word name; str, bytes, int and float arguments) goes to hiredis as it is: the
+    serializer's own look at every argument first cost as much as the packing (a 500-fix flush: 0.75 of its 1.4 ms
+    under cProfile). Anything else (a two-word name, a bytearray, a value Redis cannot hold) takes the serializer.
+    """
+    name = args[0]
+    if (name.find(" ") if isinstance(name, str) else name.find(b" ")) < 0:
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            pass  # The serializer converts what it can, and raises DataError for the rest.
+    return _SERIALIZER.pack(*args)  # type: ignore[no-any-return]  # redis-py leaves it unannotated.
+
+
 def packed_by_hiredis(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
     """Return `connection_class` (TCP, TLS or unix socket, as the URL chose) packing its commands with hiredis."""
 
     class HiredisPacked(connection_class):  # type: ignore[valid-type,misc]  # A class chosen at run time.
         def pack_command(self, *args: Any) -> list[bytes]:
-            return _SERIALIZER.pack(*args)  # type: ignore[no-any-return]  # redis-py leaves it unannotated.
+            return pack(*args)
 
     HiredisPacked.__name__ = HiredisPacked.__qualname__ = f"HiredisPacked{connection_class.__name__}"
     return HiredisPacked
