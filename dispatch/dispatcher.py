@@ -177,7 +177,7 @@ class Dispatcher:
         """Have unassigned rides near a driver who just became free offered again, in the background."""
 
         async def wake() -> None:
-            await self.positions.flush()  # The driver's newest fix, so "near" means near now.
+            await self.positions.flush_driver(driver_id)  # Their newest fix, so "near" means near now.
             where = await self.positions.position_of(driver_id)
             if where is not None:
                 await self.wake_unassigned_near(where.lat, where.lng)

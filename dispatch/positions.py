@@ -125,11 +125,27 @@ class LivePositions:
         batch, self._pending = self._pending, {}
         heard, self._heard = self._heard, {}
         statuses, self._statuses = self._statuses, {}
+        await self._write(batch, heard, statuses)
+        return len(batch)
+
+    async def flush_driver(self, driver_id: DriverId) -> None:
+        """Write one driver's buffered fix (and liveness, and a deferred status) now; the rest wait for the flush.
+
+        For a driver who just became free or checked in: a search made right after must find them where they are.
+        Writing the whole buffer instead cost as much as a regular flush, every time.
+        """
+        fix, at, status = (self._pending.pop(driver_id, None), self._heard.pop(driver_id, None),
+                           self._statuses.pop(driver_id, None))
+        await self._write({} if fix is None else {driver_id: fix}, {} if at is None else {driver_id: at},
+                          {} if status is None else {driver_id: status})
+
+    async def _write(self, batch: dict[DriverId, _Fix], heard: dict[DriverId, datetime],
+                     statuses: dict[DriverId, tuple[DriverAvailability, datetime]]) -> None:
         if not batch and not heard and not statuses:
-            return 0
+            return
         # One pass over the batch: at fleet scale a flush carries about 500 fixes per instance.
         geo: list[Any] = []
-        seen = {str(driver_id): at.timestamp() for driver_id, at in heard.items()}
+        seen: dict[str, float] = {}
         known: list[Any] = []  # (driver id, status, epoch seconds) for _RESTORE_STATUSES
         for driver_id, fix in batch.items():
             member, at = str(driver_id), fix.at.timestamp()
@@ -137,6 +153,10 @@ class LivePositions:
             seen[member] = at
             if fix.status is not None:
                 known += (member, fix.status.value, at)
+        for driver_id, heard_at in heard.items():  # Heard after their last fix: alive until then.
+            member, at = str(driver_id), heard_at.timestamp()
+            if at > seen.get(member, 0.0):
+                seen[member] = at
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for driver_id, (availability, at) in statuses.items():
@@ -158,7 +178,6 @@ class LivePositions:
             for driver_id, (availability, at) in statuses.items():
                 self.defer_status(driver_id, availability, at)
             raise
-        return len(batch)
 
     def _restore(self, batch: dict[DriverId, _Fix], heard: dict[DriverId, datetime]) -> None:
         # A failed write is retried with the next flush, unless a newer fix has come in meanwhile.

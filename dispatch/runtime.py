@@ -71,7 +71,7 @@ class DispatchRuntime:
         zone = self.zone_map.zone(ZoneId(zone_id))
         if zone is None:
             raise ZoneNotFound(zone_id)
-        await self.positions.flush()
+        await self.positions.flush_driver(driver_id)
         where = await self.positions.position_of(driver_id)
         # Inside a smaller zone (the airport within its district) the driver belongs to that one's queue:
         # the position sync would move them there anyway.

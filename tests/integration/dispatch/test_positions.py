@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from dispatch.errors import InvalidCoordinates
 from dispatch.model import DriverAvailability, DriverId
@@ -169,4 +170,32 @@ async def test_a_status_redis_could_not_take_after_a_commit_is_written_with_the_
                   live, None, NOW)
     await live.flush()
     assert await live.status_of(driver) is DriverAvailability.AVAILABLE
+    await client.aclose()
+
+
+async def test_flushing_one_driver_writes_only_their_fix_and_leaves_the_rest_for_the_flush(live, redis_client):
+    # A driver who just became free must be findable at once; the rest of the buffer keeps its batch.
+    for driver in (1, 2, 3):
+        live.record(DriverId(driver), LAT + driver / 1_000, LNG, NOW, status=DriverAvailability.AVAILABLE)
+    live.heard(DriverId(2), NOW + timedelta(seconds=1))
+    live.defer_status(DriverId(2), DriverAvailability.BUSY, NOW)
+
+    await live.flush_driver(DriverId(2))
+
+    assert await redis_client.zrange(GEO_KEY, 0, -1) == ["2"]
+    assert await redis_client.zscore(SEEN_KEY, "2") == (NOW + timedelta(seconds=1)).timestamp()
+    assert await live.status_of(DriverId(2)) is DriverAvailability.BUSY
+    assert live.pending == 2
+    await live.flush_driver(DriverId(4))  # Nothing buffered: nothing written.
+    assert await live.flush() == 2
+    assert sorted(await redis_client.zrange(GEO_KEY, 0, -1)) == ["1", "2", "3"]
+
+
+async def test_one_driver_s_fix_redis_could_not_take_stays_buffered_for_the_next_flush():
+    client = aioredis.from_url("redis://127.0.0.1:1", socket_connect_timeout=1)  # nothing listens there
+    live = LivePositions(client)
+    live.record(DriverId(5), LAT, LNG, NOW)
+    with pytest.raises(RedisError):
+        await live.flush_driver(DriverId(5))
+    assert live.pending == 1
     await client.aclose()
