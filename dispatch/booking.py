@@ -288,13 +288,13 @@ async def book(desk: RideDesk, request: BookingRequest, booker: Booker, key: str
         async with conn.transaction():
             # Under the caller's lock a retry sees the first attempt's ride, so it replays instead of warning.
             await ride_store.lock_caller(conn, rider.lock_key)
-            earlier = await ride_store.ride_by_key(conn, booker.scope, key)
+            earlier, active = await ride_store.earlier_and_active(
+                conn, booker.scope, key, new.subscriber_id, new.walk_in_phone,
+                frozenset() if request.confirm_duplicate else ACTIVE_STATUSES)
             if earlier is not None:
                 return _replay(earlier, fingerprint)
-            if not request.confirm_duplicate:
-                active = await ride_store.active_ride_of(conn, new.subscriber_id, new.walk_in_phone, ACTIVE_STATUSES)
-                if active is not None:
-                    raise ActiveRideExists(active)
+            if active is not None:
+                raise ActiveRideExists(active)
             try:
                 ride = await ride_store.insert_ride(
                     conn, new, ride_store.StepRecord(BOOK, None, new.status, booker.actor, now))

@@ -140,10 +140,14 @@ SELECT_ACTIVE_OF_DRIVER = f"""
 """
 # Serializes bookings for one caller, so two operators cannot both pass the active-ride check.
 LOCK_CALLER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-SELECT_ACTIVE_OF_CALLER = f"""
-    SELECT {_RIDE_COLUMNS} FROM rides
-    WHERE (subscriber_id = $1 OR walk_in_phone = $2) AND status = ANY($3::text[])
-    ORDER BY due_at LIMIT 1
+# A booking's two looks under the caller's lock in one round trip: the ride this key already booked, and the
+# caller's earliest active ride (none asked for with no statuses).
+SELECT_EARLIER_AND_ACTIVE = f"""
+    SELECT true AS by_key, {_RIDE_COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2
+    UNION ALL
+    (SELECT false, {_RIDE_COLUMNS} FROM rides
+     WHERE cardinality($5::text[]) > 0 AND (subscriber_id = $3 OR walk_in_phone = $4) AND status = ANY($5::text[])
+     ORDER BY due_at LIMIT 1)
 """
 # Conditional: a writer that read an older version changes nothing and learns it lost the race.
 UPDATE_ROUTE = f"""
@@ -337,11 +341,17 @@ async def lock_caller(conn: asyncpg.Connection, caller_key: str) -> None:
     await conn.execute(LOCK_CALLER, caller_key)
 
 
-async def active_ride_of(conn: asyncpg.Connection, subscriber_id: int | None, phone: str | None,
-                         active: frozenset[RideStatus]) -> Ride | None:
-    """Return the caller's earliest ride still in one of the `active` statuses, by subscriber or walk-in phone."""
-    row = await conn.fetchrow(SELECT_ACTIVE_OF_CALLER, subscriber_id, phone, sorted(active))
-    return None if row is None else _ride(row)
+async def earlier_and_active(conn: asyncpg.Connection, scope: str, key: str, subscriber_id: int | None,
+                             phone: str | None, active: frozenset[RideStatus]) -> tuple[Ride | None, Ride | None]:
+    """Return the ride this booker booked with this key, and the caller's earliest ride in one of the `active`
+    statuses (by subscriber or walk-in phone), in one round trip; with no `active` statuses, no active ride."""
+    earlier = found = None
+    for row in await conn.fetch(SELECT_EARLIER_AND_ACTIVE, scope, key, subscriber_id, phone, sorted(active)):
+        if row["by_key"]:
+            earlier = _ride(row)
+        else:
+            found = _ride(row)
+    return earlier, found
 
 
 async def update_route(conn: asyncpg.Connection, ride_id: int, version: int, pickup: Place,

@@ -91,11 +91,18 @@ async def test_a_driver_has_at_most_one_active_ride(db: asyncpg.Pool,
 async def test_the_active_ride_of_a_caller_is_found_by_phone_and_only_while_active(db: asyncpg.Pool) -> None:
     ride = await insert(db, new_ride(phone="+989120000001"))
     active = frozenset({RideStatus.REQUESTED, RideStatus.SCHEDULED})
-    async with db.acquire() as conn:
-        assert await ride_store.active_ride_of(conn, None, "+989120000001", active) == ride
-        assert await ride_store.active_ride_of(conn, None, "+989120000002", active) is None
-        await conn.execute("UPDATE rides SET status = 'cancelled', cancel_reason = 'x' WHERE id = $1", ride.id)
-        assert await ride_store.active_ride_of(conn, None, "+989120000001", active) is None
+
+    async def look(phone: str, statuses: frozenset[RideStatus] = active, key: str = "other") -> tuple:
+        async with db.acquire() as conn:
+            return await ride_store.earlier_and_active(conn, "customer:1", key, None, phone, statuses)
+
+    assert await look("+989120000001") == (None, ride)
+    assert await look("+989120000002") == (None, None)
+    assert await look("+989120000001", frozenset()) == (None, None)  # A confirmed duplicate asks for none.
+    # The same key's ride and the active one, in one answer: here they are the same ride.
+    assert await look("+989120000001", key="k1") == (ride, ride)
+    await db.execute("UPDATE rides SET status = 'cancelled', cancel_reason = 'x' WHERE id = $1", ride.id)
+    assert await look("+989120000001") == (None, None)
 
 
 async def test_rides_are_listed_by_status_and_due_time(db: asyncpg.Pool) -> None:
