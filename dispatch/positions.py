@@ -148,15 +148,15 @@ class LivePositions:
         seen: dict[str, float] = {}
         known: list[Any] = []  # (driver id, status, epoch seconds) for _RESTORE_STATUSES
         for driver_id, fix in batch.items():
-            member, at = str(driver_id), fix.at.timestamp()
+            member, epoch = str(driver_id), fix.at.timestamp()
             geo += (fix.lng, fix.lat, member)
-            seen[member] = at
+            seen[member] = epoch
             if fix.status is not None:
-                known += (member, fix.status.value, at)
+                known += (member, fix.status.value, epoch)
         for driver_id, heard_at in heard.items():  # Heard after their last fix: alive until then.
-            member, at = str(driver_id), heard_at.timestamp()
-            if at > seen.get(member, 0.0):
-                seen[member] = at
+            member, epoch = str(driver_id), heard_at.timestamp()
+            if epoch > seen.get(member, 0.0):
+                seen[member] = epoch
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for driver_id, (availability, at) in statuses.items():

@@ -343,8 +343,10 @@ async def lock_caller(conn: asyncpg.Connection, caller_key: str) -> None:
 
 async def earlier_and_active(conn: asyncpg.Connection, scope: str, key: str, subscriber_id: int | None,
                              phone: str | None, active: frozenset[RideStatus]) -> tuple[Ride | None, Ride | None]:
-    """Return the ride this booker booked with this key, and the caller's earliest ride in one of the `active`
-    statuses (by subscriber or walk-in phone), in one round trip; with no `active` statuses, no active ride."""
+    """Return the ride this key booked and the caller's earliest active ride, in one round trip.
+
+    The caller is found by subscriber or walk-in phone, in one of the `active` statuses; with none, no active ride.
+    """
     earlier = found = None
     for row in await conn.fetch(SELECT_EARLIER_AND_ACTIVE, scope, key, subscriber_id, phone, sorted(active)):
         if row["by_key"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import asyncpg
 
@@ -19,6 +19,20 @@ INSERT_POINTS = """
     ON CONFLICT (ride_id, at) DO NOTHING
 """
 SELECT_POINTS = "SELECT at, lat, lng, accuracy_m FROM ride_trace_points WHERE ride_id = $1 ORDER BY at"
+# A trip's fixes as stored once `$2..$5` are stored too, in one round trip: the SELECT sees the table as the
+# statement began, so the fixes new to it come from RETURNING (one already stored is neither stored nor returned twice).
+STORE_AND_SELECT_POINTS = """
+    WITH new AS (
+        INSERT INTO ride_trace_points (ride_id, at, lat, lng, accuracy_m)
+        SELECT $1, * FROM unnest($2::timestamptz[], $3::float8[], $4::float8[], $5::real[])
+        ON CONFLICT (ride_id, at) DO NOTHING
+        RETURNING at, lat, lng, accuracy_m
+    )
+    SELECT at, lat, lng, accuracy_m FROM ride_trace_points WHERE ride_id = $1
+    UNION ALL
+    SELECT at, lat, lng, accuracy_m FROM new
+    ORDER BY at
+"""
 MAX_POINTS_PER_RIDE = 20_000  # A day's drive at one fix a second, and then some; past it a trace is garbage.
 
 
@@ -36,6 +50,13 @@ async def points_of(conn: asyncpg.Connection, ride_id: RideId) -> list[TracePoin
     return [TracePoint(r["lat"], r["lng"], r["at"], r["accuracy_m"]) for r in rows[:MAX_POINTS_PER_RIDE]]
 
 
+async def store_and_read(conn: asyncpg.Connection, ride_id: RideId, points: Sequence[TracePoint]) -> list[TracePoint]:
+    """Store more fixes of a trip and return all of its fixes in time order."""
+    rows = await conn.fetch(STORE_AND_SELECT_POINTS, ride_id, [p.at for p in points], [p.lat for p in points],
+                            [p.lng for p in points], [p.accuracy_m for p in points])
+    return [TracePoint(r["lat"], r["lng"], r["at"], r["accuracy_m"]) for r in rows[:MAX_POINTS_PER_RIDE]]
+
+
 class TraceBuffer:
     """The fixes of trips in progress on this instance, waiting for the next batch write."""
 
@@ -46,6 +67,17 @@ class TraceBuffer:
     def add(self, ride_id: RideId, point: TracePoint) -> None:
         """Buffer one fix of a trip."""
         self._points.append((ride_id, point))
+
+    def take(self, ride_id: RideId) -> list[TracePoint]:
+        """Remove and return one trip's buffered fixes, for its completion to store itself."""
+        mine = [point for ride, point in self._points if ride == ride_id]
+        if mine:
+            self._points = [(ride, point) for ride, point in self._points if ride != ride_id]
+        return mine
+
+    def put_back(self, ride_id: RideId, points: Iterable[TracePoint]) -> None:
+        """Return fixes taken for a completion that did not commit: the next flush writes them."""
+        self._points.extend((ride_id, point) for point in points)
 
     async def flush(self) -> int:
         """Write every buffered fix; on failure they are kept for the next flush. Return how many were written."""
