@@ -222,11 +222,11 @@ async def _decline(c: DriverConversation, command: dict[str, Any]) -> list[Messa
 
 
 async def _arrived(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
-    return _job(c, "arrived", await c.runtime.trips.arrive(c.driver_id, _ride_id(command)))
+    return _job(c, "arrived", await c.runtime.trips.arrive(c.driver_id, _ride_id(command), c.ride))
 
 
 async def _picked_up(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
-    return _job(c, "on_board", await c.runtime.trips.pick_up(c.driver_id, _ride_id(command)))
+    return _job(c, "on_board", await c.runtime.trips.pick_up(c.driver_id, _ride_id(command), c.ride))
 
 
 async def _completed(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
@@ -234,11 +234,11 @@ async def _completed(c: DriverConversation, command: dict[str, Any]) -> list[Mes
     now = datetime.now(UTC)
     trace = optional(command, "trace", list, max_length=MAX_TRACE_UPLOAD) or []
     points = [_point(_fix(item), c.runtime, now, keep_device_time=True) for item in trace]
-    return _job(c, "completed", await c.runtime.trips.complete(c.driver_id, ride_id, points))
+    return _job(c, "completed", await c.runtime.trips.complete(c.driver_id, ride_id, points, c.ride))
 
 
 async def _no_show(c: DriverConversation, command: dict[str, Any]) -> list[Message]:
-    return _job(c, "no_show", await c.runtime.trips.no_show(c.driver_id, _ride_id(command), _reason(command)))
+    return _job(c, "no_show", await c.runtime.trips.no_show(c.driver_id, _ride_id(command), _reason(command), c.ride))
 
 
 async def _check_in(c: DriverConversation, command: dict[str, Any]) -> list[Message]:

@@ -30,6 +30,7 @@ from dispatch.ride_changes import Changes, RankQueues, apply_action, lock_existi
 from dispatch.rides import transition
 from dispatch.trace_store import TraceBuffer
 from dispatch.traces import LatLng, TracePoint, haversine_m, measure_trace
+from taxicrm.errors import DomainError
 from taxicrm.events import Publisher
 
 MAX_REASON = 300
@@ -91,59 +92,90 @@ class Trips:
         self.destination_tolerance_m = destination_tolerance_m
         self.zone_code_at, self.queues, self.on_free, self.clock = zone_code_at, queues, on_free, clock
 
-    async def arrive(self, driver_id: DriverId, ride_id: RideId) -> Ride:
-        """Record that the driver is at the pickup."""
-        return await self._step(driver_id, ride_id, RideAction.ARRIVE, arrived_at=self.clock())
+    async def arrive(self, driver_id: DriverId, ride_id: RideId, known: Ride | None = None) -> Ride:
+        """Record that the driver is at the pickup; `known` is the ride as the driver's connection last saw it."""
+        return await self._step(driver_id, ride_id, RideAction.ARRIVE, known=known, arrived_at=self.clock())
 
-    async def pick_up(self, driver_id: DriverId, ride_id: RideId) -> Ride:
+    async def pick_up(self, driver_id: DriverId, ride_id: RideId, known: Ride | None = None) -> Ride:
         """Start the trip: the passenger is aboard, and positions from now on make the trace."""
-        return await self._step(driver_id, ride_id, RideAction.PICK_UP, picked_up_at=self.clock())
+        return await self._step(driver_id, ride_id, RideAction.PICK_UP, known=known, picked_up_at=self.clock())
 
-    async def no_show(self, driver_id: DriverId, ride_id: RideId, reason: str | None) -> Ride:
+    async def no_show(self, driver_id: DriverId, ride_id: RideId, reason: str | None,
+                      known: Ride | None = None) -> Ride:
         """Close the ride as a no-show: the passenger never came out, and the driver is free again."""
-        return await self._step(driver_id, ride_id, RideAction.NO_SHOW, reason=reason, finished_at=self.clock())
+        return await self._step(driver_id, ride_id, RideAction.NO_SHOW, reason=reason, known=known,
+                                finished_at=self.clock())
 
-    async def complete(self, driver_id: DriverId, ride_id: RideId, points: Sequence[TracePoint] = ()) -> Ride:
-        """End the trip and charge its fare; `points` are fixes the app kept while it was offline."""
+    async def complete(self, driver_id: DriverId, ride_id: RideId, points: Sequence[TracePoint] = (),
+                       known: Ride | None = None) -> Ride:
+        """End the trip and charge its fare; `points` are fixes the app kept while it was offline.
+
+        `known` is the ride as the driver's connection last saw it: tried first, without a lock (see `_step`).
+        """
         # The trip's fixes still buffered here are stored with the app's own by the statement that reads the trace,
         # rather than by a flush of the whole buffer first: a round trip fewer per ride.
         buffered = self.traces.take(ride_id)
-        changes = Changes()
+        fixes = [*points, *buffered]
+        guess = known if known is not None and known.id == ride_id else None
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                now = self.clock()
-                ride = await lock_existing(conn, ride_id)
-                actor = Actor(ActorKind.DRIVER, driver_id)
-                # Checked before any pricing, so a wrong driver or status is refused without touching the tariff,
-                # and before the app's offline fixes are stored: they must never join another driver's trace.
-                transition(ride.state, RideAction.COMPLETE, actor, at=now)
-                final = await self._final_fare(conn, ride, now, [*points, *buffered])
-                ride = await apply_action(
-                    conn, ride, RideAction.COMPLETE, actor, now, changes, drivers=(driver_id,), finished_at=now,
-                    fare=final.fare, fare_total_rials=final.total_rials, fare_basis=final.basis.value,
-                    driver_share_rials=final.split.driver_rials, center_share_rials=final.split.center_rials)
+            try:
+                ride, changes = await self._complete(driver_id, ride_id, fixes, guess)
+            except DomainError:
+                if guess is None:
+                    raise
+                ride, changes = await self._complete(driver_id, ride_id, fixes, None)  # Locked and judged again.
         except BaseException:
             self.traces.put_back(ride_id, buffered)  # Not stored: the next flush writes them, as if never taken.
             raise
         await self._free(driver_id, ride, changes)
         return ride
 
+    async def _complete(self, driver_id: DriverId, ride_id: RideId, fixes: Sequence[TracePoint],
+                        guess: Ride | None) -> tuple[Ride, Changes]:
+        changes = Changes()
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = self.clock()
+            # A guess is not locked: the completing update below changes the ride only at the guess's version.
+            ride = guess if guess is not None else await lock_existing(conn, ride_id)
+            actor = Actor(ActorKind.DRIVER, driver_id)
+            # Checked before any pricing, so a wrong driver or status is refused without touching the tariff,
+            # and before the app's offline fixes are stored: they must never join another driver's trace.
+            transition(ride.state, RideAction.COMPLETE, actor, at=now)
+            final = await self._final_fare(conn, ride, now, fixes)
+            ride = await apply_action(
+                conn, ride, RideAction.COMPLETE, actor, now, changes, drivers=(driver_id,), finished_at=now,
+                fare=final.fare, fare_total_rials=final.total_rials, fare_basis=final.basis.value,
+                driver_share_rials=final.split.driver_rials, center_share_rials=final.split.center_rials)
+        return ride, changes
+
     async def _step(self, driver_id: DriverId, ride_id: RideId, action: RideAction, reason: str | None = None,
-                    **columns: Any) -> Ride:
+                    known: Ride | None = None, **columns: Any) -> Ride:
         # No transaction and no lock: the step is one statement that changes the ride only at the version read, so
         # a change in between (an operator's cancel, a new pickup) makes it read the ride again and judge the step
         # anew, as it would have after waiting for a lock. Two round trips instead of four (BEGIN, lock, COMMIT).
+        # The ride as the driver's connection knows it is tried first, without reading: one round trip. A version
+        # that still matches is that very ride; anything else (changed since, or the step refused on what may be
+        # an old view) is read and judged again as committed.
         actor = Actor(ActorKind.DRIVER, driver_id)
-        for attempt in range(1, STEP_ATTEMPTS + 1):
+        guess = known if known is not None and known.id == ride_id else None
+        reads = 0
+        while True:
             changes = Changes()
             async with self.pool.acquire() as conn:
-                ride = await read_existing(conn, ride_id)
+                if guess is not None:
+                    ride, guess, as_committed = guess, None, False
+                else:
+                    ride, as_committed = await read_existing(conn, ride_id), True
+                    reads += 1
                 try:
                     ride = await apply_action(conn, ride, action, actor, self.clock(), changes, reason=reason,
                                               drivers=(driver_id,), **columns)
                     break
                 except RideChanged:
-                    if attempt == STEP_ATTEMPTS:
+                    if reads == STEP_ATTEMPTS:
+                        raise
+                except DomainError:
+                    if as_committed:  # Judged on the ride as committed: the refusal stands.
                         raise
         if action is RideAction.NO_SHOW:
             await self._free(driver_id, ride, changes)
