@@ -221,11 +221,13 @@ class Dispatcher:
         expired: Offer | None = None
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
-            ride = await self._lock_ride_of_offer(conn, driver_id, offer_id)
-            # The usual answer in one statement: a pending offer, on time. Only if that fails is the offer read,
-            # to say why; under the ride's lock nobody else can change it meanwhile.
-            accepted = await offer_store.accept_offer(conn, OfferId(offer_id), now)
-            if accepted is None:
+            # The usual answer in one statement: the ride locked and its offer, pending and on time, accepted. Only
+            # if that fails is the offer read, to say why; under the ride's lock nobody else can change it meanwhile.
+            locked = await ride_store.lock_ride_accepting_offer(conn, offer_id, driver_id, now)
+            if locked is None:  # Someone else's offer is "not found": a driver learns nothing of others' work.
+                raise OfferNotFound(offer_id)
+            ride, accepted = locked
+            if not accepted:
                 offer = await self._offer_under_lock(conn, offer_id)
                 if offer.status is OfferStatus.ACCEPTED and ride.driver_id == driver_id:
                     return ride

@@ -60,12 +60,6 @@ END_OFFER = f"""
     WHERE id = $1 AND status = 'pending'
     RETURNING {_OFFER_COLUMNS}
 """
-# A driver's yes, taken only while the offer is pending and on time: one statement on the usual path.
-ACCEPT_OFFER = f"""
-    UPDATE ride_offers SET status = 'accepted', answered_at = $2
-    WHERE id = $1 AND status = 'pending' AND expires_at > $2
-    RETURNING {_OFFER_COLUMNS}
-"""
 SELECT_DUE_OFFERS = """
     SELECT id, ride_id FROM ride_offers WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2
 """
@@ -196,12 +190,6 @@ async def end_offer(conn: asyncpg.Connection, offer_id: OfferId, status: OfferSt
                     reason: str | None = None) -> Offer | None:
     """Close a pending offer with how it ended; None if it was no longer pending."""
     row = await conn.fetchrow(END_OFFER, offer_id, status.value, at, reason)
-    return None if row is None else _offer(row)
-
-
-async def accept_offer(conn: asyncpg.Connection, offer_id: OfferId, at: datetime) -> Offer | None:
-    """Mark a pending offer accepted if it has not run out by `at`; None if it had ended or run out."""
-    row = await conn.fetchrow(ACCEPT_OFFER, offer_id, at)
     return None if row is None else _offer(row)
 
 

@@ -101,6 +101,18 @@ LOCK_RIDE_OF_OFFER = f"""
     WHERE id = (SELECT ride_id FROM ride_offers WHERE id = $1 AND driver_id = $2)
     FOR UPDATE
 """
+# A driver's yes in one statement: the ride of their offer locked as above, then the offer accepted if it is still
+# pending and on time. The lock comes first (the offer's update waits on it: a one-time filter), so a cancel or a
+# timeout holding the ride finishes before the offer is judged, and the offer is judged as that left it.
+LOCK_RIDE_ACCEPTING_OFFER = f"""
+    WITH ride AS ({LOCK_RIDE_OF_OFFER}),
+    accepted AS (
+        UPDATE ride_offers SET status = 'accepted', answered_at = $3
+        WHERE id = $1 AND status = 'pending' AND expires_at > $3 AND EXISTS (SELECT FROM ride)
+        RETURNING id
+    )
+    SELECT ride.*, EXISTS (SELECT FROM accepted) AS accepted FROM ride
+"""
 # Any instance takes the next ride waiting for dispatch; one another instance is handling is skipped.
 CLAIM_DUE = f"""
     SELECT {_RIDE_COLUMNS} FROM rides
@@ -271,6 +283,16 @@ async def lock_ride_of_offer(conn: asyncpg.Connection, offer_id: int, driver_id:
     """Return the ride the driver's offer is for, locked until the transaction ends; None if they have no such offer."""
     row = await conn.fetchrow(LOCK_RIDE_OF_OFFER, offer_id, driver_id)
     return None if row is None else _ride(row)
+
+
+async def lock_ride_accepting_offer(conn: asyncpg.Connection, offer_id: int, driver_id: DriverId,
+                                    at: datetime) -> tuple[Ride, bool] | None:
+    """Lock the ride of the driver's offer and accept the offer if it is pending and on time at `at`.
+
+    Return the ride and whether the offer was accepted; None if the driver has no such offer.
+    """
+    row = await conn.fetchrow(LOCK_RIDE_ACCEPTING_OFFER, offer_id, driver_id, at)
+    return None if row is None else (_ride(row), row["accepted"])
 
 
 async def lock_if_free(conn: asyncpg.Connection, ride_id: int) -> Ride | None:
