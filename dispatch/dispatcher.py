@@ -178,9 +178,7 @@ class Dispatcher:
 
         async def wake() -> None:
             await self.positions.flush_driver(driver_id)  # Their newest fix, so "near" means near now.
-            where = await self.positions.position_of(driver_id)
-            if where is not None:
-                await self.wake_unassigned_near(where.lat, where.lng)
+            await self.wake_unassigned_near_driver(driver_id)
 
         self.spawn(wake(), f"wake rides near driver {driver_id}")
 
@@ -203,13 +201,21 @@ class Dispatcher:
         await self.publish(changes)
         return ride
 
-    async def wake_unassigned_near(self, lat: float, lng: float) -> int:
-        """Have unassigned rides near a driver who just became free retried at once; return how many."""
+    async def wake_unassigned_near_driver(self, driver_id: DriverId) -> int:
+        """Have unassigned rides near a driver who just became free retried at once; return how many.
+
+        The list is read first: it is most often empty, and then where the driver is need not be asked.
+        """
         async with self.pool.acquire() as conn:
             waiting = await ride_store.unassigned_rides(conn)
-            near = [r.id for r in waiting if r.pickup.lat is not None and r.pickup.lng is not None
-                    and haversine_m(LatLng(lat, lng), LatLng(r.pickup.lat, r.pickup.lng)) <= WAKE_RADIUS_M]
-            if near:
+        where = await self.positions.position_of(driver_id) if waiting else None
+        if where is None:
+            return 0
+        here = LatLng(where.lat, where.lng)
+        near = [r.id for r in waiting if r.pickup.lat is not None and r.pickup.lng is not None
+                and haversine_m(here, LatLng(r.pickup.lat, r.pickup.lng)) <= WAKE_RADIUS_M]
+        if near:
+            async with self.pool.acquire() as conn:
                 await ride_store.wake(conn, near, self.clock())
         return len(near)
 
