@@ -125,6 +125,7 @@ class Dispatcher:
         self.zones, self.queues = zones, queues
         self.clock = clock
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: dict[OfferId, asyncio.Task[Any]] = {}  # offers made here, by id: their expiry
 
     # Starting dispatch.
 
@@ -251,6 +252,7 @@ class Dispatcher:
         await self.publish(changes)
         if expired is not None:
             raise OfferClosed(expired.id, OfferStatus.EXPIRED.value)
+        self._answered_here(OfferId(offer_id))
         return ride
 
     async def decline(self, driver_id: DriverId, offer_id: int, reason: str | None = None) -> None:
@@ -267,6 +269,7 @@ class Dispatcher:
                 raise OfferClosed(offer.id, offer.status.value)
             await self._move_on(conn, declined, ride, now, changes, tell_driver=False)
         await self.publish(changes)
+        self._answered_here(declined.id)
 
     async def expire_due(self) -> int:
         """Close offers whose time ran out and offer their rides to the next drivers; return how many."""
@@ -459,9 +462,18 @@ class Dispatcher:
             await asyncio.sleep(max(0.0, (offer.expires_at - self.clock()).total_seconds()))
             await self.end_if_pending(offer.id, offer.ride_id, OfferStatus.EXPIRED, "Timed out.")
 
-        self.spawn(expire(), f"expire offer {offer.id}")
+        timer = self.spawn(expire(), f"expire offer {offer.id}")
+        self._timers[offer.id] = timer
+        timer.add_done_callback(lambda _: self._timers.pop(offer.id, None))
 
-    def spawn(self, work: Awaitable[Any], name: str) -> None:
+    def _answered_here(self, offer_id: OfferId) -> None:
+        # An offer answered on this instance needs no timer here: at its time it would only read the offer to find
+        # it closed. (Answered elsewhere, the timer reads it; a pending one is ended by whichever comes first.)
+        timer = self._timers.pop(offer_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def spawn(self, work: Awaitable[Any], name: str) -> asyncio.Task[None]:
         """Run `work` in the background on this instance; a failure is logged, and shutdown cancels it."""
 
         async def run() -> None:
@@ -473,6 +485,7 @@ class Dispatcher:
         task = asyncio.get_running_loop().create_task(run(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def close(self) -> None:
         """Cancel background work at shutdown; what it left undone is in PostgreSQL for any instance."""

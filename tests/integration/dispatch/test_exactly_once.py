@@ -1,7 +1,7 @@
 """One driver per ride and one ride per driver, whatever the timing: the dispatcher on real PostgreSQL and Redis."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,9 +77,12 @@ async def end_round(desk: RideDesk, ride: Ride, clock: Clock) -> None:
 
 
 @pytest.fixture
-def dispatcher(db: asyncpg.Pool, redis_client: aioredis.Redis, positions: LivePositions, clock: Clock) -> Dispatcher:
+async def dispatcher(db: asyncpg.Pool, redis_client: aioredis.Redis, positions: LivePositions,
+                     clock: Clock) -> AsyncIterator[Dispatcher]:
     bus = RedisEventBus(redis_client, retention=10_000)
-    return Dispatcher(db, bus, positions, TEHRAN, DispatchPolicy(max_tries=3), clock=clock)
+    dispatcher = Dispatcher(db, bus, positions, TEHRAN, DispatchPolicy(max_tries=3), clock=clock)
+    yield dispatcher
+    await dispatcher.close()  # Its background work (offer timers, wakes) ends with the test, not mid-command after.
 
 
 async def free_driver(make_driver: MakeDriver, positions: LivePositions, clock: Clock, north_m: float = 100) -> Driver:
@@ -323,3 +326,26 @@ async def test_when_the_nearest_drivers_may_not_take_the_ride_a_wider_circle_loo
         [search] = await conn.fetch(
             "SELECT radius_m, cardinality(driver_ids) AS looked_at FROM ride_searches WHERE ride_id = $1", ride.id)
     assert (search["radius_m"], search["looked_at"]) == (SEARCH_RADII_M[1], SEARCH_COUNTS[0] + 1)
+
+
+def expiry_timers(offer_id: int | None) -> list[asyncio.Task]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == f"expire offer {offer_id}" and not t.done()]
+
+
+async def test_an_offer_answered_on_the_instance_that_made_it_leaves_no_timer_behind(
+        dispatcher, desk, db, make_driver, positions, clock):
+    # Its timer would only have read the offer at its time to find it closed: a round trip for nothing.
+    first = await free_driver(make_driver, positions, clock)
+    second = await free_driver(make_driver, positions, clock, north_m=300)
+    ride, offer_id = await offered(desk, db, clock)
+    assert len(expiry_timers(offer_id)) == 1
+    await dispatcher.decline(first.id, offer_id, "too far")
+    await asyncio.sleep(0)
+    assert expiry_timers(offer_id) == []
+    async with db.acquire() as conn:
+        following = await offer_store.pending_offer_of_ride(conn, ride.id)
+    assert following is not None and following.driver_id == second.id
+    assert len(expiry_timers(following.id)) == 1
+    await dispatcher.accept(second.id, following.id)
+    await asyncio.sleep(0)
+    assert expiry_timers(following.id) == []
