@@ -1,6 +1,7 @@
 """A driver's steps through a trip, and its trace: fixes buffered on the instance, stored in batches, and read back
 (with the last ones) to price it."""
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -173,3 +174,14 @@ async def test_a_completion_of_a_ride_cancelled_since_the_app_saw_it_is_refused_
         await trips_on(db, redis_client, traces).complete(DriverId(driver.id), ride.id, [fix(1)], known=ride)
 
     assert await stored(db, ride.id) == 0 and traces.take(ride.id) == [fix(0)]
+
+
+async def test_completing_a_trip_prices_it_on_the_transaction_s_own_connection(database_url, db, make_driver,
+                                                                             redis_client):
+    # With a pool of one connection, a completion that priced on a second connection waited for itself for good
+    # (a burst of completions took the whole pool that way: found by tests/faults; see test_pool_use.py).
+    driver, _ = await make_driver()
+    ride = await on_board(db, driver.id)
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool, asyncio.timeout(10):
+        done = await trips_on(pool, redis_client, TraceBuffer(pool)).complete(DriverId(driver.id), ride.id)
+    assert done.status is RideStatus.COMPLETED and done.fare_total_rials is not None
