@@ -46,14 +46,16 @@ async def insert_points(conn: asyncpg.Connection, points: Iterable[tuple[RideId,
 
 async def points_of(conn: asyncpg.Connection, ride_id: RideId) -> list[TracePoint]:
     """Return a trip's fixes in time order."""
-    rows = await conn.fetch(SELECT_POINTS, ride_id)
-    return [TracePoint(r["lat"], r["lng"], r["at"], r["accuracy_m"]) for r in rows[:MAX_POINTS_PER_RIDE]]
+    return _points(await conn.fetch(SELECT_POINTS, ride_id))
 
 
 async def store_and_read(conn: asyncpg.Connection, ride_id: RideId, points: Sequence[TracePoint]) -> list[TracePoint]:
     """Store more fixes of a trip and return all of its fixes in time order."""
-    rows = await conn.fetch(STORE_AND_SELECT_POINTS, ride_id, [p.at for p in points], [p.lat for p in points],
-                            [p.lng for p in points], [p.accuracy_m for p in points])
+    return _points(await conn.fetch(STORE_AND_SELECT_POINTS, ride_id, [p.at for p in points],
+                                    [p.lat for p in points], [p.lng for p in points], [p.accuracy_m for p in points]))
+
+
+def _points(rows: list[asyncpg.Record]) -> list[TracePoint]:
     return [TracePoint(r["lat"], r["lng"], r["at"], r["accuracy_m"]) for r in rows[:MAX_POINTS_PER_RIDE]]
 
 

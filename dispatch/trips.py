@@ -116,7 +116,7 @@ class Trips:
         # rather than by a flush of the whole buffer first: a round trip fewer per ride.
         buffered = self.traces.take(ride_id)
         fixes = [*points, *buffered]
-        guess = known if known is not None and known.id == ride_id else None
+        guess = _same_ride(known, ride_id)
         try:
             try:
                 ride, changes = await self._complete(driver_id, ride_id, fixes, guess)
@@ -157,7 +157,7 @@ class Trips:
         # that still matches is that very ride; anything else (changed since, or the step refused on what may be
         # an old view) is read and judged again as committed.
         actor = Actor(ActorKind.DRIVER, driver_id)
-        guess = known if known is not None and known.id == ride_id else None
+        guess = _same_ride(known, ride_id)
         reads = 0
         while True:
             changes = Changes()
@@ -215,6 +215,11 @@ class Trips:
 
     def _zone(self, point: LatLng | None) -> str | None:
         return None if point is None or self.zone_code_at is None else self.zone_code_at(point.lat, point.lng)
+
+
+def _same_ride(known: Ride | None, ride_id: RideId) -> Ride | None:
+    """Return the connection's view of the driver's ride if it is of this ride: a guess to try before reading."""
+    return known if known is not None and known.id == ride_id else None
 
 
 def _place_point(place: Place) -> LatLng | None:

@@ -30,7 +30,8 @@ def fix(n: int) -> TracePoint:
     return TracePoint(LAT + 0.001 * n, LNG, START + timedelta(seconds=10 * n), 5.0)
 
 
-async def on_board(db: asyncpg.Pool, driver_id: int, status: str = "on_board") -> Ride:
+async def ride_of(db: asyncpg.Pool, driver_id: int, status: str = "on_board") -> Ride:
+    """A walk-in ride of this driver, picked up five minutes ago, in `status` (on board unless told)."""
     new = NewRide(
         subscriber_id=None, walk_in_name="Walker", walk_in_phone="+989121112233", call_id=None,
         pickup=Place("Azadi Square", lat=LAT, lng=LNG), destination=None, passengers=1,
@@ -60,7 +61,7 @@ async def stored(db: asyncpg.Pool, ride_id: RideId) -> int:
 
 async def test_storing_the_last_fixes_and_reading_the_trace_is_one_statement_with_each_fix_once(db, make_driver):
     driver, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     async with db.acquire() as conn:
         await trace_store.insert_points(conn, [(ride.id, fix(0)), (ride.id, fix(2))])
         # One already stored (fix 2, resent after a reconnect), two new, one of them twice.
@@ -73,7 +74,7 @@ async def test_storing_the_last_fixes_and_reading_the_trace_is_one_statement_wit
 async def test_a_completion_stores_its_trip_s_buffered_fixes_itself_and_leaves_the_others(
         db, make_driver, redis_client):
     driver, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     traces = TraceBuffer(db)
     for n in range(4):
         traces.add(ride.id, fix(n))
@@ -90,7 +91,7 @@ async def test_a_completion_stores_its_trip_s_buffered_fixes_itself_and_leaves_t
 async def test_a_refused_completion_puts_the_trip_s_fixes_back_for_the_next_flush(db, make_driver, redis_client):
     driver, _ = await make_driver()
     stranger, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     traces = TraceBuffer(db)
     traces.add(ride.id, fix(0))
     trips = trips_on(db, redis_client, traces)
@@ -119,7 +120,7 @@ async def counted(database_url: str):
 async def test_a_step_on_the_ride_the_driver_s_app_knows_is_one_statement(counted, db, make_driver, redis_client):
     pool, sent = counted
     driver, _ = await make_driver()
-    assigned = await on_board(db, driver.id, "assigned")
+    assigned = await ride_of(db, driver.id, "assigned")
     trips = trips_on(pool, redis_client, TraceBuffer(pool))
 
     sent.clear()
@@ -133,7 +134,7 @@ async def test_a_step_on_the_ride_the_driver_s_app_knows_is_one_statement(counte
 
 async def test_a_step_refused_on_an_old_view_is_judged_again_on_the_ride_as_committed(db, make_driver, redis_client):
     driver, _ = await make_driver()
-    assigned = await on_board(db, driver.id, "assigned")
+    assigned = await ride_of(db, driver.id, "assigned")
     trips = trips_on(db, redis_client, TraceBuffer(db))
     arrived = await trips.arrive(DriverId(driver.id), assigned.id)
     # The app's view is older than the arrival, where boarding is not allowed; as committed it is.
@@ -146,7 +147,7 @@ async def test_a_step_refused_on_an_old_view_is_judged_again_on_the_ride_as_comm
 
 async def test_a_completion_on_an_old_view_is_priced_on_the_ride_as_committed(db, make_driver, redis_client):
     driver, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     # An operator set the destination and a locked price meanwhile; the driver's app still has the ride without.
     quote = {"total_rials": 1_230_000, "lines": [], "rule": "meter"}
     await db.execute("UPDATE rides SET destination_text = 'Tajrish', destination_lat = $3, destination_lng = $4, "
@@ -164,7 +165,7 @@ async def test_a_completion_on_an_old_view_is_priced_on_the_ride_as_committed(db
 async def test_a_completion_of_a_ride_cancelled_since_the_app_saw_it_is_refused_and_stores_nothing(
         db, make_driver, redis_client):
     driver, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     await db.execute("UPDATE rides SET status = 'cancelled', cancel_reason = 'x', version = version + 1 "
                      "WHERE id = $1", ride.id)
     traces = TraceBuffer(db)
@@ -181,7 +182,7 @@ async def test_completing_a_trip_prices_it_on_the_transaction_s_own_connection(d
     # With a pool of one connection, a completion that priced on a second connection waited for itself for good
     # (a burst of completions took the whole pool that way: found by tests/faults; see test_pool_use.py).
     driver, _ = await make_driver()
-    ride = await on_board(db, driver.id)
+    ride = await ride_of(db, driver.id)
     async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool, asyncio.timeout(10):
         done = await trips_on(pool, redis_client, TraceBuffer(pool)).complete(DriverId(driver.id), ride.id)
     assert done.status is RideStatus.COMPLETED and done.fare_total_rials is not None
